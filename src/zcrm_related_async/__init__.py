@@ -1,0 +1,50 @@
+"""zcrm_related_async: an asyncio client with automatic batching for Zoho CRM related records.
+
+Hand it any number of link, update and delink operations; it groups them by parent record and
+related list, sends calls of at most 100, runs them concurrently under the org's limit,
+retries what is worth retrying and returns one result per operation, in input order.
+"""
+
+from ._auth import Auth, CallableAuth, RefreshTokenAuth, StaticTokenAuth
+from ._client import AsyncClient
+from ._exceptions import (
+    AuthError,
+    ConfigurationError,
+    CreditsExhaustedError,
+    InvalidOperationError,
+    OperationsFailedError,
+    RefreshThrottledError,
+    TokenRefreshError,
+    ZohoError,
+)
+from ._job import Job
+from ._limiter import Limiter, LocalLimiter
+from ._ops import Delink, Link, Operation, UpdateRecord
+from ._report import Report, Result
+from ._version import __version__
+
+__all__ = [
+    "AsyncClient",
+    "Auth",
+    "AuthError",
+    "CallableAuth",
+    "ConfigurationError",
+    "CreditsExhaustedError",
+    "Delink",
+    "InvalidOperationError",
+    "Job",
+    "Limiter",
+    "Link",
+    "LocalLimiter",
+    "Operation",
+    "OperationsFailedError",
+    "RefreshThrottledError",
+    "RefreshTokenAuth",
+    "Report",
+    "Result",
+    "StaticTokenAuth",
+    "TokenRefreshError",
+    "UpdateRecord",
+    "ZohoError",
+    "__version__",
+]

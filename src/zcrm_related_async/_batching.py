@@ -1,0 +1,106 @@
+"""Grouping a stream of operations into the calls Zoho accepts. Pure: no I/O, no event loop.
+
+Operations are grouped by what one call can carry (kind, parent record, related list,
+``X-EXTERNAL`` header; for record updates: module, ``trigger`` and layout rules) and cut into
+chunks of at most ``chunk_size``. A related id seen twice in one group is sent once and its
+answer given to each duplicate. Because the input may be a stream of millions, at most
+``max_buffered`` operations wait in unfilled groups; past that the oldest group goes out unfilled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import attrs
+
+from ._ops import Delink, Link, Operation, UpdateRecord
+
+GroupKey = tuple[Hashable, ...]
+
+
+def group_key(op: Operation) -> GroupKey:
+    """What operations must share to travel in one call."""
+    if type(op) is Link:
+        return ("link", op.module, op.record_id, op.related_list, op.external)
+    if type(op) is Delink:
+        return ("delink", op.module, op.record_id, op.related_list, op.external)
+    assert type(op) is UpdateRecord
+    return ("update", op.module, op.external, op.trigger, op.apply_layout_rules)
+
+
+def item_key(op: Operation) -> str:
+    """The id Zoho answers for: the related record's, or for an update the record's own."""
+    return op.record_id if type(op) is UpdateRecord else op.related_id  # type: ignore[union-attr]
+
+
+def _same_payload(a: Operation, b: Operation) -> bool:
+    return type(a) is Delink or a._fields_json == b._fields_json  # type: ignore[union-attr]
+
+
+@attrs.define(eq=False)
+class Chunk:
+    """The operations of one call, each distinct, and the input positions each one answers."""
+
+    key: GroupKey
+    ops: list[Operation] = attrs.Factory(list)
+    #: input position of ``ops[i]``
+    indices: list[int] = attrs.Factory(list)
+    #: ``ops[i]`` also answers these input positions (duplicates of its id), if any
+    duplicates: dict[int, list[int]] = attrs.Factory(dict)
+    #: item key -> position in ``ops``
+    positions: dict[str, int] = attrs.Factory(dict)
+    #: HTTP requests made for this chunk so far (kept by the sender)
+    attempts: int = 0
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+
+class Batcher:
+    """Feed operations in with :meth:`add`; full chunks come out, the rest with :meth:`flush`."""
+
+    def __init__(self, chunk_size: int, max_buffered: int) -> None:
+        self._chunk_size = chunk_size
+        self._max_buffered = max(max_buffered, chunk_size)
+        self._open: dict[GroupKey, Chunk] = {}
+        self._buffered = 0
+
+    @property
+    def buffered(self) -> int:
+        """Distinct operations waiting in unfilled chunks."""
+        return self._buffered
+
+    def add(self, index: int, op: Operation) -> list[Chunk]:
+        """Take the operation at input position ``index``; return the chunks now ready."""
+        ready: list[Chunk] = []
+        key = group_key(op)
+        chunk = self._open.get(key)
+        if chunk is None:
+            chunk = self._open[key] = Chunk(key)
+        ident = item_key(op)
+        position = chunk.positions.get(ident)
+        if position is not None:
+            if _same_payload(chunk.ops[position], op):
+                chunk.duplicates.setdefault(position, []).append(index)
+                return ready
+            # Same id, other fields: a later call carries it, so the last one asked for wins.
+            ready.append(self._close(key))
+            chunk = self._open[key] = Chunk(key)
+        chunk.positions[ident] = len(chunk.ops)
+        chunk.ops.append(op)
+        chunk.indices.append(index)
+        self._buffered += 1
+        if len(chunk.ops) >= self._chunk_size:
+            ready.append(self._close(key))
+        elif self._buffered > self._max_buffered:
+            ready.append(self._close(next(iter(self._open))))
+        return ready
+
+    def flush(self) -> list[Chunk]:
+        """Every unfilled chunk, oldest first; the batcher is empty afterwards."""
+        return [self._close(key) for key in list(self._open)]
+
+    def _close(self, key: GroupKey) -> Chunk:
+        chunk = self._open.pop(key)
+        self._buffered -= len(chunk.ops)
+        return chunk

@@ -1,0 +1,117 @@
+"""Every default and every table of Zoho facts, in one place.
+
+Sources: https://www.zoho.com/crm/developer/docs/api/v8/multi-dc.html (data centres),
+https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html (limits), and the seed pages in
+``shared/seeds`` (100 records a call).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from ._exceptions import ConfigurationError
+
+#: Zoho accepts at most 100 related records, ids or records in one call.
+MAX_CHUNK_SIZE = 100
+DEFAULT_VERSION = "v8"
+DEFAULT_MAX_CONCURRENCY = 10
+#: Seconds one HTTP request (connect, send, wait, read) may take, the token refresh included.
+DEFAULT_TIMEOUT = 30.0
+#: HTTP requests one chunk may make before its records are reported as failed.
+DEFAULT_MAX_TRIES = 6
+#: Seconds of retrying one chunk before giving up on it.
+DEFAULT_MAX_RETRY_TIME = 300.0
+#: Exponential backoff: first wait ``BACKOFF_BASE`` seconds, doubling, never over ``BACKOFF_CAP``.
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+#: A ``Retry-After`` is honoured up to this many seconds; longer asks are capped.
+RETRY_AFTER_CAP = 60.0
+#: Operations held while grouping a stream before the oldest group is sent unfilled. At 100 per
+#: call this lets 1,000 interleaved parent records still fill every call.
+DEFAULT_MAX_BUFFERED = 100_000
+#: Refresh an access token this long before Zoho says it expires (at most a tenth of its life).
+TOKEN_REFRESH_MARGIN = 300.0
+#: After a failed refresh, callers get the same error for this long instead of asking again:
+#: one refresh token mints at most 10 access tokens per 10 minutes.
+REFRESH_FAILURE_COOLDOWN = 30.0
+#: Tries of one token refresh against connection errors and 5xx answers.
+REFRESH_MAX_TRIES = 3
+
+#: data centre -> (API domain suffix, accounts server). Production hosts are ``www.``,
+#: the others ``sandbox.`` and ``developer.``.
+DATA_CENTERS: dict[str, tuple[str, str]] = {
+    "us": ("zohoapis.com", "https://accounts.zoho.com"),
+    "eu": ("zohoapis.eu", "https://accounts.zoho.eu"),
+    "in": ("zohoapis.in", "https://accounts.zoho.in"),
+    "au": ("zohoapis.com.au", "https://accounts.zoho.com.au"),
+    "jp": ("zohoapis.jp", "https://accounts.zoho.jp"),
+    "ca": ("zohoapis.ca", "https://accounts.zohocloud.ca"),
+    "sa": ("zohoapis.sa", "https://accounts.zoho.sa"),
+    "cn": ("zohoapis.com.cn", "https://accounts.zoho.com.cn"),
+}
+ENVIRONMENTS: dict[str, str] = {
+    "production": "www",
+    "sandbox": "sandbox",
+    "developer": "developer",
+}
+_VERSION = re.compile(r"v(\d+)(?:\.\d+)?")
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def resolve_api_domain(api_domain: str | None, data_center: str, environment: str) -> str:
+    """The API base URL (scheme and host, no trailing slash) a client talks to."""
+    if api_domain is not None:
+        return check_base_url(api_domain, "api_domain")
+    suffix, _ = _data_center(data_center)
+    prefix = ENVIRONMENTS.get(environment)
+    if prefix is None:
+        raise ConfigurationError(
+            f"environment: unknown environment {environment!r}; "
+            f"expected one of {', '.join(ENVIRONMENTS)}"
+        )
+    return f"https://{prefix}.{suffix}"
+
+
+def default_accounts_url(data_center: str) -> str:
+    """The accounts (OAuth) server of a data centre."""
+    return _data_center(data_center)[1]
+
+
+def check_version(version: str) -> str:
+    """``version`` if it names a Zoho CRM API version this client speaks (v2 to v8 and later)."""
+    match = _VERSION.fullmatch(version) if isinstance(version, str) else None
+    if match is None or int(match.group(1)) < 2:
+        raise ConfigurationError(f"version: expected 'v2' ... 'v8', got {version!r}")
+    return version
+
+
+def check_base_url(url: str, name: str) -> str:
+    """A base URL without trailing slash; plain http only to a loopback host.
+
+    A token sent over plain http to another host can be read by anyone on the way.
+    """
+    if not isinstance(url, str) or not url:
+        raise ConfigurationError(f"{name}: expected a URL such as 'https://www.zohoapis.com'")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"{name}: expected an http(s) URL, got {url!r}")
+    loopback = parts.hostname in _LOOPBACK_HOSTS or parts.hostname.startswith("127.")
+    if parts.scheme == "http" and not loopback:
+        raise ConfigurationError(
+            f"{name}: refusing to send tokens over plain http to {parts.hostname!r}; "
+            "use https (plain http is allowed to loopback addresses only)"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"{name}: a base URL has no query or fragment, got {url!r}")
+    return url.rstrip("/")
+
+
+def _data_center(data_center: str) -> tuple[str, str]:
+    found = DATA_CENTERS.get(data_center.lower()) if isinstance(data_center, str) else None
+    if found is None:
+        raise ConfigurationError(
+            f"data_center: unknown data centre {data_center!r}; "
+            f"expected one of {', '.join(DATA_CENTERS)}"
+        )
+    return found

@@ -1,0 +1,81 @@
+"""Every exception the library raises, in one tree.
+
+Per-record outcomes (a relation Zoho refused, a chunk that failed after its retries) are *values*
+in the report, never exceptions. Exceptions are for the caller's mistakes and for conditions
+that stop a whole job::
+
+    ZohoError
+    ├── InvalidOperationError (ValueError)   bad input, raised before any request is sent
+    ├── ConfigurationError (ValueError)      bad client settings
+    ├── AuthError                            no access token could be had
+    │   └── TokenRefreshError                the accounts server refused a refresh
+    │       └── RefreshThrottledError        ... because refreshes are throttled ("Access Denied")
+    ├── CreditsExhaustedError                the org's API credits for the day are spent
+    └── OperationsFailedError                raised by ``Report.raise_for_failures()``
+
+None of their messages holds a token or a client secret.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._report import Report
+
+
+class ZohoError(Exception):
+    """Base of every exception raised by zcrm_related_async."""
+
+
+class InvalidOperationError(ZohoError, ValueError):
+    """An operation (or the arguments that make one) is not something Zoho could accept.
+
+    ``index`` is the operation's position in the input (``None`` when the operation was built
+    directly), ``field`` the attribute or key at fault.
+    """
+
+    def __init__(self, field: str, problem: str, index: int | None = None) -> None:
+        self.field = field
+        self.problem = problem
+        self.index = index
+        where = f"operation {index}: " if index is not None else ""
+        super().__init__(f"{where}{field}: {problem}")
+
+    def at(self, index: int) -> InvalidOperationError:
+        """The same error, naming the operation's position in the input."""
+        return InvalidOperationError(self.field, self.problem, index)
+
+
+class ConfigurationError(ZohoError, ValueError):
+    """A client setting is invalid (unknown data centre, chunk size outside 1-100, ...)."""
+
+
+class AuthError(ZohoError):
+    """No valid access token could be obtained."""
+
+
+class TokenRefreshError(AuthError):
+    """The accounts server did not mint an access token from the refresh token."""
+
+
+class RefreshThrottledError(TokenRefreshError):
+    """Zoho throttles refreshes (at most 10 tokens per 10 minutes per refresh token)."""
+
+
+class _ReportError(ZohoError):
+    def __init__(self, message: str, report: Report) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class CreditsExhaustedError(_ReportError):
+    """Zoho answered that the org's API credits for the day are spent.
+
+    Retrying is pointless until the credits roll over, so the job stops at once. ``report``
+    accounts for every operation: those not sent carry the code ``API_CREDITS_EXHAUSTED``.
+    """
+
+
+class OperationsFailedError(_ReportError):
+    """Some operations failed; ``report`` says which (see ``Report.raise_for_failures``)."""

@@ -1,0 +1,114 @@
+"""The report: one result per input operation, in input order."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ._exceptions import OperationsFailedError
+from ._ops import Operation
+
+SUCCESS = "success"
+ERROR = "error"
+
+# Codes of our own, for outcomes Zoho did not state itself.
+NOT_ATTEMPTED = "NOT_ATTEMPTED"  # the job was cancelled before sending it
+CANCELLED = "CANCELLED"  # the job was cancelled while its call was in flight: outcome unknown
+CONNECTION_ERROR = "CONNECTION_ERROR"  # no answer after every try: reset, refused, DNS
+TIMEOUT = "TIMEOUT"  # no answer within the timeout after every try
+UNREADABLE_RESPONSE = "UNREADABLE_RESPONSE"  # not JSON, or JSON of no known shape
+NO_RESULT = "NO_RESULT"  # Zoho's 'data' list held no answer for this record
+AUTH_FAILED = "AUTH_FAILED"  # no access token could be had
+API_CREDITS_EXHAUSTED = "API_CREDITS_EXHAUSTED"
+NOT_SENT_CREDITS = "not sent: the org's API credits for the day are spent"
+
+
+@attrs.frozen
+class Result:
+    """What happened to one input operation.
+
+    ``status`` is ``"success"`` or ``"error"``; ``code``, ``message`` and ``details`` are
+    Zoho's (or one of this library's codes such as ``TIMEOUT`` when Zoho never answered);
+    ``http_status`` is the status of the last answer (``None`` without one); ``attempts`` the
+    HTTP requests made for the call that carried it (0 if it was never sent).
+    """
+
+    op: Operation
+    status: str
+    code: str
+    message: str
+    details: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    http_status: int | None = None
+    attempts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SUCCESS
+
+
+class Report:
+    """Every input operation's result, in input order, plus counts and a few helpers."""
+
+    __slots__ = ("_results", "calls")
+
+    def __init__(self, results: Sequence[Result], calls: int = 0) -> None:
+        self._results = results
+        #: HTTP requests made (each spends one of the org's API credits)
+        self.calls = calls
+
+    @property
+    def results(self) -> Sequence[Result]:
+        """One :class:`Result` per input operation, in input order."""
+        return self._results
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def __iter__(self) -> Iterator[Result]:
+        return iter(self._results)
+
+    @property
+    def succeeded(self) -> int:
+        """How many operations succeeded."""
+        return sum(1 for r in self._results if r.status == SUCCESS)
+
+    @property
+    def failed(self) -> int:
+        """How many operations did not succeed (Zoho refused them, or they never got through)."""
+        return len(self._results) - self.succeeded
+
+    def failures(self) -> list[Result]:
+        """The results that are not successes, in input order."""
+        return [r for r in self._results if r.status != SUCCESS]
+
+    def failed_ops(self) -> list[Operation]:
+        """The operations that did not succeed, ready to pass to ``run()`` again."""
+        return [r.op for r in self._results if r.status != SUCCESS]
+
+    def by_code(self) -> Counter[str]:
+        """How many results carry each code (``SUCCESS``, ``INVALID_DATA``, ``TIMEOUT`` ...)."""
+        return Counter(r.code for r in self._results)
+
+    def raise_for_failures(self) -> None:
+        """Raise :class:`OperationsFailedError` (carrying this report) if anything failed."""
+        failed = self.failed
+        if failed:
+            codes = ", ".join(
+                f"{c} x{n}" for c, n in self.by_code().most_common() if c != "SUCCESS"
+            )
+            raise OperationsFailedError(f"{failed} of {len(self)} operations failed: {codes}", self)
+
+    def summary(self) -> str:
+        """One line a person can read: counts, calls and the codes of failures."""
+        line = f"{len(self)} operations: {self.succeeded} succeeded, {self.failed} failed"
+        line += f" in {self.calls} calls"
+        errors = [(c, n) for c, n in self.by_code().most_common() if c != "SUCCESS"]
+        if errors:
+            line += " (" + ", ".join(f"{c}: {n}" for c, n in errors) + ")"
+        return line
+
+    def __repr__(self) -> str:
+        return f"<Report {self.summary()}>"

@@ -1,0 +1,100 @@
+"""What to do with an answer, and how long to wait before trying again. Pure functions.
+
+Worth retrying: 429 for concurrency, 408, 5xx, connection errors, timeouts and bodies that
+cannot be read. Never: other 4xx (the same request gets the same answer). A 429 that says the
+day's API credits are spent stops the job (waiting hours helps nobody). A 401 for an expired
+token is answered by one refresh and one replay, never for ``OAUTH_SCOPE_MISMATCH``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import enum
+from collections.abc import Callable, Mapping
+
+from ._wire import Parsed, PerRecord, Unreadable
+
+#: Zoho's codes for a token that is expired or unknown (a refresh helps).
+TOKEN_EXPIRED_CODES = frozenset({"INVALID_TOKEN", "INVALID_OAUTHTOKEN", "AUTHENTICATION_FAILURE"})
+CREDITS_HEADER = "X-API-CREDITS-REMAINING"
+
+
+class Verdict(enum.Enum):
+    DONE = "done"  # the answer stands, per record or for the whole call
+    RETRY = "retry"
+    REFRESH_TOKEN = "refresh_token"
+    CREDITS_EXHAUSTED = "credits_exhausted"
+
+
+def _retryable_status(status: int) -> bool:
+    return status in (408, 429) or status >= 500
+
+
+def classify(status: int, parsed: Parsed, headers: Mapping[str, str]) -> Verdict:
+    """The verdict on one HTTP answer."""
+    if isinstance(parsed, PerRecord):
+        return Verdict.DONE  # Zoho processed the call: whatever the status, the records say
+    if isinstance(parsed, Unreadable):
+        return Verdict.RETRY if _retryable_status(status) or status < 400 else Verdict.DONE
+    code = parsed.answer.code
+    if status == 429 or code == "TOO_MANY_REQUESTS":
+        if credits_exhausted(parsed.answer.message, headers):
+            return Verdict.CREDITS_EXHAUSTED
+        return Verdict.RETRY
+    if code in TOKEN_EXPIRED_CODES:
+        return Verdict.REFRESH_TOKEN
+    return Verdict.RETRY if _retryable_status(status) else Verdict.DONE
+
+
+def credits_exhausted(message: str, headers: Mapping[str, str]) -> bool:
+    """Tell a spent daily credit allowance from a concurrency 429.
+
+    Zoho documents no distinct code, so read ``X-API-CREDITS-REMAINING`` when present and the
+    message otherwise (*unconfirmed* wording: "credit", "for the day", "per day", "daily").
+    """
+    remaining = headers.get(CREDITS_HEADER)
+    if remaining is not None:
+        try:
+            return float(remaining) <= 0
+        except ValueError:
+            pass
+    text = message.lower()
+    if "concurren" in text:
+        return False
+    return any(word in text for word in ("credit", "for the day", "per day", "daily"))
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), if usable."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - now
+    return max(seconds, 0.0) if seconds == seconds else None  # NaN is no answer
+
+
+def retry_wait(
+    retry_number: int,
+    retry_after: float | None,
+    *,
+    base: float,
+    cap: float,
+    retry_after_cap: float,
+    random: Callable[[], float],
+) -> float:
+    """Seconds before retry number ``retry_number`` (1 for the first retry).
+
+    ``Retry-After`` wins (capped); otherwise exponential backoff with "equal jitter": half the
+    ceiling fixed, half random, so clients that failed together spread out but never hammer.
+    """
+    if retry_after is not None:
+        return min(retry_after, retry_after_cap)
+    ceiling = min(cap, base * 2.0 ** (retry_number - 1))
+    return ceiling / 2 + random() * ceiling / 2

@@ -1,0 +1,136 @@
+"""Running a job: read the operations as a stream, batch them, keep calls in flight, hand
+out one result per operation. The input is never held whole: reading pauses while enough
+chunks wait for a slot."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+
+from ._batching import Batcher, Chunk
+from ._calls import CallOutcome
+from ._exceptions import InvalidOperationError
+from ._merge import Failed, chunk_results
+from ._ops import OPERATION_TYPES, Operation
+from ._report import API_CREDITS_EXHAUSTED, CANCELLED, NOT_ATTEMPTED, NOT_SENT_CREDITS, Result
+
+Operations = Iterable[Operation] | AsyncIterable[Operation]
+SendChunk = Callable[[Chunk, Callable[[], bool]], Awaitable[CallOutcome]]
+ResultSink = Callable[[int, Result], None]
+
+_NOT_SENT_CANCELLED = Failed(NOT_ATTEMPTED, "not sent: the job was cancelled")
+_IN_FLIGHT_CANCELLED = Failed(
+    CANCELLED, "the job was cancelled while this call was in flight; Zoho may have applied it"
+)
+
+
+def check_operation(op: object, index: int) -> Operation:
+    if not isinstance(op, OPERATION_TYPES):
+        raise InvalidOperationError(
+            "op", f"expected Link, Delink or UpdateRecord, got {type(op).__name__}", index
+        )
+    return op
+
+
+async def _stream(ops: Operations) -> AsyncIterator[Operation]:
+    if isinstance(ops, AsyncIterable):
+        async for op in ops:
+            yield op
+    else:
+        for op in ops:
+            yield op
+
+
+class Scheduler:
+    """One job: reads ``ops``, sends chunks through ``send``, gives each result to ``sink``.
+
+    Every operation read gets exactly one result through the sink, cancellation included:
+    calls in flight then get ``CANCELLED``, chunks not yet sent ``NOT_ATTEMPTED``.
+    """
+
+    def __init__(self, batcher: Batcher, send: SendChunk, max_pending: int, sink: ResultSink):
+        self._batcher = batcher
+        self._send = send
+        self._sink = sink
+        self._room = asyncio.Semaphore(max_pending)
+        self._tasks: dict[asyncio.Task[None], Chunk] = {}
+        self._waiting: Chunk | None = None  # a full chunk waiting for room
+        self.read = 0
+        self.calls = 0
+        self.credits_exhausted = False
+
+    async def run(self, ops: Operations) -> None:
+        """Carry out ``ops``. A bad item in a stream raises InvalidOperationError once the calls
+        in flight are done; spent credits set ``credits_exhausted`` and send nothing more."""
+        if isinstance(ops, (list, tuple)):  # a collection is checked whole before any call
+            for index, op in enumerate(ops):
+                check_operation(op, index)
+        try:
+            async for op in _stream(ops):
+                index = self.read
+                self.read += 1
+                if self.credits_exhausted:
+                    self._sink(index, Result(op, "error", API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS))
+                    continue
+                for chunk in self._batcher.add(index, check_operation(op, index)):
+                    await self._spawn(chunk)
+            for chunk in self._batcher.flush():
+                await self._spawn(chunk)
+            await self._finish()
+        except InvalidOperationError as error:
+            # A bad item deep in a stream: let the calls already sent finish (their outcome
+            # would otherwise be unknown), send nothing more, then raise.
+            await self._finish()
+            self._abandon(self._batcher.flush(), _NOT_SENT_CANCELLED)
+            raise error.at(self.read - 1) if error.index is None else error from None
+        except BaseException:
+            await self.cancel()
+            raise
+
+    async def cancel(self) -> None:
+        """Stop at once; every operation read so far still gets its result."""
+        running = list(self._tasks.items())
+        for task, _ in running:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for task, chunk in running:
+            if task.cancelled():  # a chunk hands out all its results at once, or none
+                outcome = _IN_FLIGHT_CANCELLED if chunk.attempts else _NOT_SENT_CANCELLED
+                self._abandon([chunk], outcome)
+        waiting = [self._waiting] if self._waiting is not None else []
+        self._waiting = None
+        self._abandon(waiting + self._batcher.flush(), _NOT_SENT_CANCELLED)
+
+    def _abandon(self, chunks: list[Chunk], outcome: Failed) -> None:
+        for chunk in chunks:
+            for index, result in chunk_results(chunk, outcome, None, chunk.attempts):
+                self._sink(index, result)
+
+    async def _spawn(self, chunk: Chunk) -> None:
+        self._waiting = chunk
+        await self._room.acquire()
+        self._waiting = None
+        task = asyncio.create_task(self._carry(chunk))
+        self._tasks[task] = chunk
+
+    async def _finish(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*self._tasks)
+
+    async def _carry(self, chunk: Chunk) -> None:
+        try:
+            if self.credits_exhausted:
+                self._abandon([chunk], Failed(API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS))
+                return
+            outcome = await self._send(chunk, self._stopped)
+            self.calls += outcome.attempts
+            for index, result in outcome.results:
+                self._sink(index, result)
+            if outcome.credits_exhausted:
+                self.credits_exhausted = True
+        finally:
+            self._room.release()
+            self._tasks.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+
+    def _stopped(self) -> bool:
+        return self.credits_exhausted

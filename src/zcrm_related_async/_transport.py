@@ -1,0 +1,50 @@
+"""One HTTP request over aiohttp, as plain data: the only place that touches the network
+for API calls."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import aiohttp
+import attrs
+from yarl import URL
+
+from ._report import CONNECTION_ERROR, TIMEOUT
+
+
+@attrs.frozen
+class RawResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class TransportError(Exception):
+    """No answer: ``code`` is ``TIMEOUT`` or ``CONNECTION_ERROR``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+async def send(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    timeout: aiohttp.ClientTimeout,
+) -> RawResponse:
+    """Send one request and read the whole answer; connection trouble -> TransportError."""
+    try:
+        async with session.request(
+            method, URL(url, encoded=True), headers=headers, data=body, timeout=timeout
+        ) as response:
+            return RawResponse(response.status, response.headers, await response.read())
+    except asyncio.TimeoutError:
+        raise TransportError(TIMEOUT, f"no answer within {timeout.total}s") from None
+    except (aiohttp.ClientError, OSError) as exc:
+        # The type says enough; aiohttp's own text may quote request details.
+        raise TransportError(CONNECTION_ERROR, f"connection failed: {type(exc).__name__}") from None
