@@ -1,16 +1,18 @@
-"""Sending one chunk: token, slot, request, verdict, retry. The only retry loop there is.
+"""Sending one chunk: token, place, slot, request, verdict, retry. The only retry loop there is.
 
 A slot of the org's limit is held for the HTTP request alone: waiting out a backoff or a token
-refresh holds none, so other chunks keep the org busy meanwhile.
+refresh holds none, so other chunks keep the org busy meanwhile. Before each request the job's
+gate says whether it may still spend a credit (credits not spent, budget not reached).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Generator, Iterator
-from typing import Any
+from collections.abc import Callable, Generator, Iterator, Mapping
+from typing import Any, Protocol
 
 import aiohttp
 import attrs
@@ -21,14 +23,24 @@ from ._auth import Auth
 from ._batching import Chunk
 from ._config import BACKOFF_BASE, BACKOFF_CAP, RETRY_AFTER_CAP
 from ._exceptions import AuthError
-from ._limiter import Limiter
+from ._limiter import AdaptiveWindow, Limiter
 from ._merge import Failed, chunk_results
 from ._report import API_CREDITS_EXHAUSTED, AUTH_FAILED, NOT_SENT_CREDITS, Result
-from ._retry import Verdict, classify, parse_retry_after, retry_wait
-from ._transport import TransportError, send
+from ._retry import CREDITS_HEADER, Verdict, classify, parse_retry_after, retry_wait
+from ._transport import RawResponse, TransportError, send
 from ._wire import Parsed, WholeCall, build_request, parse_response
 
 log = logging.getLogger("zcrm_related_async")
+
+#: Replays with a token another caller refreshed meanwhile (no refresh of our own).
+_MAX_CATCH_UPS = 3
+
+
+class Gate(Protocol):
+    """The job's say on each request."""
+
+    def admit(self) -> Failed | None:
+        """``None``: send (one credit is spent); otherwise why the job sends nothing more."""
 
 
 @attrs.frozen
@@ -40,11 +52,10 @@ class CallOutcome:
     credits_exhausted: bool
 
 
-_MAX_CATCH_UPS = 3
-
-
 class _NotSent(Exception):
-    """The job stopped (API credits spent) before this chunk's next request."""
+    def __init__(self, outcome: Failed) -> None:
+        super().__init__(outcome.code)
+        self.outcome = outcome
 
 
 class _TryAgain(Exception):
@@ -67,12 +78,15 @@ class ChunkSender:
     version: str
     auth: Auth
     limiter: Limiter
+    window: AdaptiveWindow | None
     timeout: float
     max_tries: int
     max_retry_time: float
     backoff_base: float = BACKOFF_BASE
     backoff_cap: float = BACKOFF_CAP
     random: Callable[[], float] = random.random
+    #: the last ``X-API-CREDITS-REMAINING`` Zoho sent, if it ever did
+    credits_remaining: int | None = None
 
     def _waits(self) -> Generator[float, Any, None]:
         # backoff primes the generator with send(None), then sends each _TryAgain.
@@ -90,42 +104,67 @@ class ChunkSender:
                 random=self.random,
             )
 
-    async def send(self, chunk: Chunk, stopped: Callable[[], bool]) -> CallOutcome:
-        """Carry ``chunk`` through its tries; ``stopped()`` true means send nothing more."""
+    async def _request(
+        self,
+        chunk: Chunk,
+        gate: Gate,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> RawResponse:
+        """One request under a place in the window and a slot of the limiter."""
+        epoch = await self.window.acquire() if self.window else 0
+        throttled: bool | None = None
+        try:
+            async with self.limiter.slot():
+                stop = gate.admit()
+                if stop is not None:
+                    raise _NotSent(stop)
+                chunk.attempts += 1
+                raw = await send(
+                    self.session(),
+                    method,
+                    url,
+                    headers,
+                    body,
+                    aiohttp.ClientTimeout(total=self.timeout),
+                )
+            throttled = raw.status == 429
+            return raw
+        finally:
+            if self.window:
+                self.window.release(epoch, throttled)
+
+    async def send(self, chunk: Chunk, gate: Gate) -> CallOutcome:
+        """Carry ``chunk`` through its tries."""
         request = build_request(self.version, chunk)
         url = self.api_domain + request.path
         headers = {"Content-Type": "application/json"} if request.body is not None else {}
         if request.external:
             headers["X-EXTERNAL"] = request.external
-        timeout = aiohttp.ClientTimeout(total=self.timeout)
-        attempts = 0
         exhausted = False
+        last: tuple[Parsed | Failed, int | None] | None = None
 
         async def attempt() -> tuple[Parsed, int]:
-            nonlocal attempts, exhausted
+            nonlocal exhausted, last
             refreshed = False
             catch_ups = 0
             while True:
                 token = await self.auth.token(self.session(), self.accounts_url, self.timeout)
-                async with self.limiter.slot():
-                    if stopped():
-                        raise _NotSent
-                    attempts += 1
-                    chunk.attempts = attempts
-                    try:
-                        raw = await send(
-                            self.session(),
-                            request.method,
-                            url,
-                            {**headers, "Authorization": f"Zoho-oauthtoken {token}"},
-                            request.body,
-                            timeout,
-                        )
-                    except TransportError as exc:
-                        raise _TryAgain(Failed(exc.code, exc.message), None, None) from None
+                headers["Authorization"] = f"Zoho-oauthtoken {token}"
+                try:
+                    raw = await self._request(
+                        chunk, gate, request.method, url, headers, request.body
+                    )
+                except TransportError as exc:
+                    last = (Failed(exc.code, exc.message), None)
+                    raise _TryAgain(last[0], None, None) from None
+                self._note_credits(raw.headers)
                 parsed = parse_response(raw.body, chunk)
                 verdict = classify(raw.status, parsed, raw.headers)
                 if verdict is Verdict.RETRY:
+                    last = (parsed, raw.status)
                     after = parse_retry_after(raw.headers.get("Retry-After"), time.time())
                     raise _TryAgain(parsed, raw.status, after)
                 if verdict is Verdict.REFRESH_TOKEN:
@@ -155,11 +194,19 @@ class ChunkSender:
             outcome, status = gave_up.outcome, gave_up.http_status
         except AuthError as exc:
             outcome, status = Failed(AUTH_FAILED, str(exc)), None
-        except _NotSent:
-            outcome, status = Failed(API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS), None
+        except _NotSent as stopped:
+            # Tried before and stopped now: the last answer is the truth; never tried: not sent.
+            outcome, status = last if last is not None else (stopped.outcome, None)
         if exhausted and isinstance(outcome, WholeCall):
             outcome = Failed(API_CREDITS_EXHAUSTED, outcome.answer.message or NOT_SENT_CREDITS)
-        return CallOutcome(chunk_results(chunk, outcome, status, attempts), attempts, exhausted)
+        results = chunk_results(chunk, outcome, status, chunk.attempts)
+        return CallOutcome(results, chunk.attempts, exhausted)
+
+    def _note_credits(self, headers: Mapping[str, str]) -> None:
+        remaining = headers.get(CREDITS_HEADER)
+        if remaining is not None:
+            with contextlib.suppress(ValueError):  # a header we cannot read tells nothing
+                self.credits_remaining = int(float(remaining))
 
 
 def _log_backoff(method: str, path: str) -> Callable[[Details], None]:

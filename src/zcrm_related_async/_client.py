@@ -12,9 +12,11 @@ import aiohttp
 from ._auth import Auth, CallableAuth, StaticTokenAuth, TokenSource
 from ._batching import Batcher
 from ._calls import ChunkSender
+from ._coalesce import Coalescer
 from ._config import (
     BACKOFF_BASE,
     BACKOFF_CAP,
+    DEFAULT_LINGER,
     DEFAULT_MAX_BUFFERED,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_RETRY_TIME,
@@ -26,9 +28,9 @@ from ._config import (
     default_accounts_url,
     resolve_api_domain,
 )
-from ._exceptions import ConfigurationError, InvalidOperationError
+from ._exceptions import ConfigurationError, CreditsExhaustedError, InvalidOperationError
 from ._job import Job
-from ._limiter import Limiter, LocalLimiter
+from ._limiter import AdaptiveWindow, Limiter, LocalLimiter
 from ._ops import Delink, Link, Operation, UpdateRecord, parse_external
 from ._report import Report, Result
 from ._scheduler import Operations, ResultSink, Scheduler
@@ -79,6 +81,8 @@ class AsyncClient:
         limiter: Limiter | None = None,
         accounts_url: str | None = None,
         max_buffered: int = DEFAULT_MAX_BUFFERED,
+        adaptive_concurrency: bool = True,
+        linger: float = DEFAULT_LINGER,
     ) -> None:
         self.api_domain = resolve_api_domain(api_domain, data_center, environment)
         self.version = check_version(version)
@@ -98,6 +102,8 @@ class AsyncClient:
         _positive("backoff_base", backoff_base)
         _positive("backoff_cap", backoff_cap)
         _positive("max_buffered", max_buffered, int)
+        if isinstance(linger, bool) or not isinstance(linger, (int, float)) or linger < 0:
+            raise ConfigurationError(f"linger: expected seconds >= 0, got {linger!r}")
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise ConfigurationError("session: expected an aiohttp.ClientSession")
         self.auth: Auth
@@ -120,11 +126,15 @@ class AsyncClient:
             version=self.version,
             auth=self.auth,
             limiter=self.limiter,
+            window=AdaptiveWindow(self.max_concurrency) if adaptive_concurrency else None,
             timeout=float(timeout),
             max_tries=max_tries,
             max_retry_time=float(max_retry_time),
             backoff_base=float(backoff_base),
             backoff_cap=float(backoff_cap),
+        )
+        self._coalescer = (
+            Coalescer(self._sender.send, chunk_size, float(linger)) if linger > 0 else None
         )
 
     def __repr__(self) -> str:
@@ -155,32 +165,48 @@ class AsyncClient:
     ) -> None:
         await self.close()
 
+    @property
+    def credits_remaining(self) -> int | None:
+        """The org's API credits left, as Zoho last said (``X-API-CREDITS-REMAINING``)."""
+        return self._sender.credits_remaining
+
     async def close(self) -> None:
-        """Close the HTTP session if this client made it (a session you passed stays open)."""
+        """Send what waits in linger pools, then close the HTTP session if this client made
+        it (a session you passed stays open)."""
+        if self._coalescer is not None:
+            await self._coalescer.close()
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
 
-    async def run(self, ops: Operations) -> Report:
+    async def run(self, ops: Operations, *, credit_budget: int | None = None) -> Report:
         """Carry out any number of :class:`Link`, :class:`Delink` and :class:`UpdateRecord`
         operations, mixed, over any number of parent records; the input may be a (async)
         generator and is read as a stream. Returns one result per operation, in input order.
 
         Raises :class:`InvalidOperationError` for bad input (before any call when ``ops`` is a
         list or tuple) and :class:`CreditsExhaustedError` when the org's credits run out.
+        With ``credit_budget``, the job makes at most that many requests (each spends an API
+        credit); operations it could not send then report ``NOT_ATTEMPTED``.
         """
-        return await self.start(ops)
+        return await self.start(ops, credit_budget=credit_budget)
 
-    def start(self, ops: Operations) -> Job:
+    def start(self, ops: Operations, *, credit_budget: int | None = None) -> Job:
         """Start ``run(ops)`` in the background and return its :class:`Job` (await it for the
         report, or cancel it and still get a report for every operation)."""
-        return Job(self._scheduler, ops)
+        _budget(credit_budget)
+        return Job(lambda sink: self._scheduler(sink, credit_budget), ops)
 
-    async def stream(self, ops: Operations) -> AsyncIterator[tuple[int, Result]]:
+    async def stream(
+        self, ops: Operations, *, credit_budget: int | None = None
+    ) -> AsyncIterator[tuple[int, Result]]:
         """Like :meth:`run`, but yield ``(input position, result)`` as calls complete, keeping
         nothing: for jobs too large to hold a report of. Spent credits are not raised here;
         the remaining operations come out with the code ``API_CREDITS_EXHAUSTED``."""
         queue: asyncio.Queue[tuple[int, Result] | None] = asyncio.Queue()
-        scheduler = self._scheduler(lambda index, result: queue.put_nowait((index, result)))
+        _budget(credit_budget)
+        scheduler = self._scheduler(
+            lambda index, result: queue.put_nowait((index, result)), credit_budget
+        )
         task = asyncio.get_running_loop().create_task(scheduler.run(ops))
         task.add_done_callback(lambda _: queue.put_nowait(None))
         try:
@@ -192,9 +218,25 @@ class AsyncClient:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
 
-    def _scheduler(self, sink: ResultSink) -> Scheduler:
+    def _scheduler(self, sink: ResultSink, credit_budget: int | None = None) -> Scheduler:
         batcher = Batcher(self.chunk_size, self._max_buffered)
-        return Scheduler(batcher, self._sender.send, 2 * self.max_concurrency + 2, sink)
+        return Scheduler(
+            batcher, self._sender.send, 2 * self.max_concurrency + 2, sink, credit_budget
+        )
+
+    async def _small(self, ops: Iterable[Operation]) -> Report:
+        """Fewer records than a chunk share calls with other callers (see ``_coalesce``)."""
+        if self._coalescer is None or not isinstance(ops, list) or not ops:
+            return await self.run(ops)
+        if len(ops) >= self.chunk_size:
+            return await self.run(ops)
+        shared = await self._coalescer.submit(ops)
+        report = Report(shared.results, shared.calls)
+        if shared.credits_exhausted:
+            raise CreditsExhaustedError(
+                "Zoho says the org's API credits for the day are spent", report
+            )
+        return report
 
     async def link(
         self,
@@ -217,7 +259,7 @@ class AsyncClient:
             related_id, fields = _split(item, key)
             return Link(module, record_id, related_list, related_id, fields, external)
 
-        return await self.run(_build(related, make))
+        return await self._small(_build(related, make))
 
     async def delink(
         self,
@@ -235,7 +277,7 @@ class AsyncClient:
             related_id, _ = _split(item, key)
             return Delink(module, record_id, related_list, related_id, external)
 
-        return await self.run(_build(related, make))
+        return await self._small(_build(related, make))
 
     async def update_records(
         self,
@@ -260,7 +302,14 @@ class AsyncClient:
                 module, record_id, fields or {}, external, trigger, apply_layout_rules
             )
 
-        return await self.run(_build(records, make))
+        return await self._small(_build(records, make))
+
+
+def _budget(credit_budget: int | None) -> None:
+    if credit_budget is not None and (
+        isinstance(credit_budget, bool) or not isinstance(credit_budget, int) or credit_budget < 0
+    ):
+        raise ConfigurationError(f"credit_budget: expected an int >= 0, got {credit_budget!r}")
 
 
 def _related_key(external: str | None, module: str) -> str:

@@ -30,6 +30,9 @@ RETRY_AFTER_CAP = 60.0
 #: Operations held while grouping a stream before the oldest group is sent unfilled. At 100 per
 #: call this lets 1,000 interleaved parent records still fill every call.
 DEFAULT_MAX_BUFFERED = 100_000
+#: Seconds a small link()/delink()/update_records() waits for other callers to the same
+#: parent and related list, to share one call with them (0 turns it off).
+DEFAULT_LINGER = 0.005
 #: Refresh an access token this long before Zoho says it expires (at most a tenth of its life).
 TOKEN_REFRESH_MARGIN = 300.0
 #: After a failed refresh, callers get the same error for this long instead of asking again:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from ._aimd import after_success, after_throttle, initial_window, slots
 from ._exceptions import ConfigurationError
 
 
@@ -38,3 +40,54 @@ class LocalLimiter:
 
     def __repr__(self) -> str:
         return f"LocalLimiter(limit={self.limit})"
+
+
+class AdaptiveWindow:
+    """How many calls this client keeps in flight, learnt from Zoho's 429s (see ``_aimd``).
+
+    It sits in front of the limiter: a call first takes a place in the window, then a slot
+    of the limiter. Waiters are served first come, first served.
+    """
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = ceiling
+        self.window = initial_window(ceiling)
+        self.in_flight = 0
+        self.throttles = 0
+        self._epoch = 0  # bumped on each shrink: a 429 of an older epoch says nothing new
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self) -> int:
+        """Wait for a place; return the epoch to hand back to :meth:`release`."""
+        if self._waiters or self.in_flight >= slots(self.window):
+            place = asyncio.get_running_loop().create_future()
+            self._waiters.append(place)
+            try:
+                await place  # release() counted us in before waking us
+            except asyncio.CancelledError:
+                if place.done() and not place.cancelled():
+                    self.release(self._epoch, None)  # woken and cancelled at once
+                else:
+                    self._waiters.remove(place)
+                raise
+        else:
+            self.in_flight += 1
+        return self._epoch
+
+    def release(self, epoch: int, throttled: bool | None) -> None:
+        """Give the place back; ``throttled`` says how the call went (None: no answer)."""
+        self.in_flight -= 1
+        if throttled and epoch == self._epoch:
+            self.window = after_throttle(self.window)
+            self._epoch += 1
+            self.throttles += 1
+        elif throttled is False:
+            self.window = after_success(self.window, self.ceiling, self.throttles > 0)
+        while self._waiters and self.in_flight < slots(self.window):
+            place = self._waiters.popleft()
+            if not place.done():
+                self.in_flight += 1
+                place.set_result(None)
+
+    def __repr__(self) -> str:
+        return f"AdaptiveWindow(window={self.window:.1f}, ceiling={self.ceiling})"

@@ -12,10 +12,17 @@ from ._calls import CallOutcome
 from ._exceptions import InvalidOperationError
 from ._merge import Failed, chunk_results
 from ._ops import OPERATION_TYPES, Operation
-from ._report import API_CREDITS_EXHAUSTED, CANCELLED, NOT_ATTEMPTED, NOT_SENT_CREDITS, Result
+from ._report import (
+    API_CREDITS_EXHAUSTED,
+    CANCELLED,
+    ERROR,
+    NOT_ATTEMPTED,
+    NOT_SENT_CREDITS,
+    Result,
+)
 
 Operations = Iterable[Operation] | AsyncIterable[Operation]
-SendChunk = Callable[[Chunk, Callable[[], bool]], Awaitable[CallOutcome]]
+SendChunk = Callable[[Chunk, "Scheduler"], Awaitable[CallOutcome]]
 ResultSink = Callable[[int, Result], None]
 
 _NOT_SENT_CANCELLED = Failed(NOT_ATTEMPTED, "not sent: the job was cancelled")
@@ -48,16 +55,38 @@ class Scheduler:
     calls in flight then get ``CANCELLED``, chunks not yet sent ``NOT_ATTEMPTED``.
     """
 
-    def __init__(self, batcher: Batcher, send: SendChunk, max_pending: int, sink: ResultSink):
+    def __init__(
+        self,
+        batcher: Batcher,
+        send: SendChunk,
+        max_pending: int,
+        sink: ResultSink,
+        credit_budget: int | None = None,
+    ):
         self._batcher = batcher
         self._send = send
         self._sink = sink
         self._room = asyncio.Semaphore(max_pending)
         self._tasks: dict[asyncio.Task[None], Chunk] = {}
         self._waiting: Chunk | None = None  # a full chunk waiting for room
+        self._budget = credit_budget
+        #: why nothing more is sent, once the job stopped early
+        self._stop: Failed | None = None
         self.read = 0
+        #: requests sent (each spends one API credit)
         self.calls = 0
         self.credits_exhausted = False
+
+    def admit(self) -> Failed | None:
+        """The gate before every request (see ``_calls.Gate``)."""
+        if self._stop is None and self._budget is not None and self.calls >= self._budget:
+            self._stop = Failed(
+                NOT_ATTEMPTED, f"not sent: the job's credit budget of {self._budget} is spent"
+            )
+        if self._stop is not None:
+            return self._stop
+        self.calls += 1
+        return None
 
     async def run(self, ops: Operations) -> None:
         """Carry out ``ops``. A bad item in a stream raises InvalidOperationError once the calls
@@ -69,8 +98,8 @@ class Scheduler:
             async for op in _stream(ops):
                 index = self.read
                 self.read += 1
-                if self.credits_exhausted:
-                    self._sink(index, Result(op, "error", API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS))
+                if self._stop is not None:
+                    self._sink(index, Result(op, ERROR, self._stop.code, self._stop.message))
                     continue
                 for chunk in self._batcher.add(index, check_operation(op, index)):
                     await self._spawn(chunk)
@@ -119,18 +148,15 @@ class Scheduler:
 
     async def _carry(self, chunk: Chunk) -> None:
         try:
-            if self.credits_exhausted:
-                self._abandon([chunk], Failed(API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS))
+            if self._stop is not None:
+                self._abandon([chunk], self._stop)
                 return
-            outcome = await self._send(chunk, self._stopped)
-            self.calls += outcome.attempts
+            outcome = await self._send(chunk, self)
             for index, result in outcome.results:
                 self._sink(index, result)
-            if outcome.credits_exhausted:
+            if outcome.credits_exhausted and not self.credits_exhausted:
                 self.credits_exhausted = True
+                self._stop = Failed(API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS)
         finally:
             self._room.release()
             self._tasks.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
-
-    def _stopped(self) -> bool:
-        return self.credits_exhausted
