@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck clean
+.PHONY: test demo chaos bench lint typecheck clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -22,8 +22,21 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/pytest
 
+# 26,000 operations through the zcrm-related command (progress bar, report, summary) against
+# the built-in fake Zoho server: no credentials, no network.
 demo: $(STAMP)
-	$(BIN)/python -m zcrm_related_async demo
+	$(BIN)/zcrm-related demo
+
+# 50,000 operations against the fake server with every fault on (tests/chaos/); exit 1 if any
+# guarantee broke. Knobs: make chaos CHAOS_ARGS="--ops 200000 --seed 3" (see --help).
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos $(CHAOS_ARGS)
+
+# The library against two baselines on the fake Zoho server, in its own process and core;
+# prints the tables of benchmarks/README.md (about 6 minutes on 2 cores). Knobs:
+# make bench BENCH_ARGS="--repeat 3 --json bench.json" or "--only throughput" (see --help).
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ from ._exceptions import (
     ConfigurationError,
     CreditsExhaustedError,
     InvalidOperationError,
+    LimiterUnavailableError,
     OperationsFailedError,
     RefreshThrottledError,
     TokenRefreshError,
@@ -20,7 +21,9 @@ from ._exceptions import (
 from ._job import Job
 from ._limiter import Limiter, LocalLimiter
 from ._ops import Delink, Link, Operation, UpdateRecord
+from ._redis import RedisLimiter
 from ._report import Report, Result
+from ._sync import Client
 from ._version import __version__
 
 __all__ = [
@@ -28,16 +31,19 @@ __all__ = [
     "Auth",
     "AuthError",
     "CallableAuth",
+    "Client",
     "ConfigurationError",
     "CreditsExhaustedError",
     "Delink",
     "InvalidOperationError",
     "Job",
     "Limiter",
+    "LimiterUnavailableError",
     "Link",
     "LocalLimiter",
     "Operation",
     "OperationsFailedError",
+    "RedisLimiter",
     "RefreshThrottledError",
     "RefreshTokenAuth",
     "Report",

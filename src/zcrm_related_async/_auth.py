@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import inspect
+import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -28,6 +29,19 @@ from ._exceptions import AuthError, ConfigurationError, TokenRefreshError
 from ._wire import TransientRefreshError, parse_token_response
 
 TokenSource = Callable[[], "str | Awaitable[str]"]
+
+# A token travels in the Authorization header, where a CR or LF would inject headers (aiohttp
+# then raises a ValueError in the middle of the job); Zoho's tokens are visible ASCII
+# ("1000.3f2e..."), so anything else is refused where it enters, without echoing it.
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+
+
+def _usable(token: object) -> str | None:
+    """``token`` without surrounding whitespace, if it can travel in a header."""
+    if not isinstance(token, str):
+        return None
+    token = token.strip()
+    return token if _TOKEN.fullmatch(token) else None
 
 
 class Auth(abc.ABC):
@@ -50,9 +64,12 @@ class StaticTokenAuth(Auth):
     """An access token the caller manages; when Zoho rejects it, the records say so."""
 
     def __init__(self, access_token: str) -> None:
-        if not isinstance(access_token, str) or not access_token.strip():
-            raise ConfigurationError("access_token: expected a non-empty str")
-        self._token = access_token.strip()
+        token = _usable(access_token)
+        if token is None:
+            raise ConfigurationError(
+                "access_token: expected a non-empty str of visible ASCII characters"
+            )
+        self._token = token
 
     async def token(self, session: aiohttp.ClientSession, accounts_url: str, timeout: float) -> str:
         return self._token
@@ -132,12 +149,16 @@ class CallableAuth(_CachedAuth):
                 token = await token
         except Exception as exc:
             raise AuthError(f"the token callable raised {type(exc).__name__}") from None
-        if not isinstance(token, str) or not token.strip():
-            raise AuthError("the token callable returned no token")
-        return token.strip(), self._lifetime
+        usable = _usable(token)
+        if usable is None:
+            raise AuthError("the token callable returned no token of visible ASCII characters")
+        return usable, self._lifetime
 
     def __repr__(self) -> str:
-        return f"CallableAuth({self._source!r})"
+        # Only the callable's name: the repr of a functools.partial (or of a bound method's
+        # object) could show the secrets it was built with.
+        name = getattr(self._source, "__qualname__", None) or type(self._source).__name__
+        return f"CallableAuth({name})"
 
 
 class RefreshTokenAuth(_CachedAuth):
@@ -176,7 +197,14 @@ class RefreshTokenAuth(_CachedAuth):
     async def _fetch(
         self, session: aiohttp.ClientSession, accounts_url: str, timeout: float
     ) -> tuple[str, float]:
-        url = f"{self.accounts_url or accounts_url}/oauth/v2/token"
+        base = self.accounts_url or accounts_url
+        try:
+            # The client's accounts_url is checked when it is made; this guards the secrets
+            # against any other way in (a subclass, an Auth shared with another client).
+            check_base_url(base, "accounts_url")
+        except ConfigurationError as exc:
+            raise TokenRefreshError(str(exc)) from None
+        url = f"{base}/oauth/v2/token"
         form = {
             "grant_type": "refresh_token",
             "client_id": self.client_id,
@@ -199,7 +227,10 @@ class RefreshTokenAuth(_CachedAuth):
                     f"could not reach the accounts server: {type(exc).__name__}"
                 ) from None
             answer = parse_token_response(status, body)
-            return answer.access_token, answer.expires_in
+            token = _usable(answer.access_token)
+            if token is None:
+                raise TokenRefreshError("the accounts server answered with an unusable token")
+            return token, answer.expires_in
 
         try:
             return await post()

@@ -51,6 +51,8 @@ class Chunk:
     positions: dict[str, int] = attrs.Factory(dict)
     #: HTTP requests made for this chunk so far (kept by the sender)
     attempts: int = 0
+    #: a chunk of the same group that must be done before this one is sent
+    after: Chunk | None = None
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -83,9 +85,11 @@ class Batcher:
             if _same_payload(chunk.ops[position], op):
                 chunk.duplicates.setdefault(position, []).append(index)
                 return ready
-            # Same id, other fields: a later call carries it, so the last one asked for wins.
-            ready.append(self._close(key))
-            chunk = self._open[key] = Chunk(key)
+            # Same id, other fields: a later call carries it, sent only once the earlier one is
+            # done, so the last one asked for wins.
+            earlier = self._close(key)
+            ready.append(earlier)
+            chunk = self._open[key] = Chunk(key, after=earlier)
         chunk.positions[ident] = len(chunk.ops)
         chunk.ops.append(op)
         chunk.indices.append(index)

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, Protocol
 
 import aiohttp
@@ -22,10 +22,15 @@ from backoff.types import Details
 from ._auth import Auth
 from ._batching import Chunk
 from ._config import BACKOFF_BASE, BACKOFF_CAP, RETRY_AFTER_CAP
-from ._exceptions import AuthError
+from ._exceptions import AuthError, LimiterUnavailableError
 from ._limiter import AdaptiveWindow, Limiter
-from ._merge import Failed, chunk_results
-from ._report import API_CREDITS_EXHAUSTED, AUTH_FAILED, NOT_SENT_CREDITS, Result
+from ._merge import ChunkPart, Failed
+from ._report import (
+    API_CREDITS_EXHAUSTED,
+    AUTH_FAILED,
+    LIMITER_UNAVAILABLE,
+    NOT_SENT_CREDITS,
+)
 from ._retry import CREDITS_HEADER, Verdict, classify, parse_retry_after, retry_wait
 from ._transport import RawResponse, TransportError, send
 from ._wire import Parsed, WholeCall, build_request, parse_response
@@ -47,7 +52,7 @@ class Gate(Protocol):
 class CallOutcome:
     """What became of one chunk after all its tries."""
 
-    results: Iterator[tuple[int, Result]]
+    part: ChunkPart
     attempts: int
     credits_exhausted: bool
 
@@ -160,6 +165,8 @@ class ChunkSender:
                 except TransportError as exc:
                     last = (Failed(exc.code, exc.message), None)
                     raise _TryAgain(last[0], None, None) from None
+                except LimiterUnavailableError as exc:  # nothing was sent: try again later
+                    raise _TryAgain(Failed(LIMITER_UNAVAILABLE, str(exc)), None, None) from None
                 self._note_credits(raw.headers)
                 parsed = parse_response(raw.body, chunk)
                 verdict = classify(raw.status, parsed, raw.headers)
@@ -199,8 +206,8 @@ class ChunkSender:
             outcome, status = last if last is not None else (stopped.outcome, None)
         if exhausted and isinstance(outcome, WholeCall):
             outcome = Failed(API_CREDITS_EXHAUSTED, outcome.answer.message or NOT_SENT_CREDITS)
-        results = chunk_results(chunk, outcome, status, chunk.attempts)
-        return CallOutcome(results, chunk.attempts, exhausted)
+        part = ChunkPart(chunk, outcome, status, chunk.attempts)
+        return CallOutcome(part, chunk.attempts, exhausted)
 
     def _note_credits(self, headers: Mapping[str, str]) -> None:
         remaining = headers.get(CREDITS_HEADER)

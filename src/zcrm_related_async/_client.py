@@ -24,6 +24,7 @@ from ._config import (
     DEFAULT_TIMEOUT,
     DEFAULT_VERSION,
     MAX_CHUNK_SIZE,
+    check_base_url,
     check_version,
     default_accounts_url,
     resolve_api_domain,
@@ -31,9 +32,10 @@ from ._config import (
 from ._exceptions import ConfigurationError, CreditsExhaustedError, InvalidOperationError
 from ._job import Job
 from ._limiter import AdaptiveWindow, Limiter, LocalLimiter
+from ._merge import Part
 from ._ops import Delink, Link, Operation, UpdateRecord, parse_external
 from ._report import Report, Result
-from ._scheduler import Operations, ResultSink, Scheduler
+from ._scheduler import Operations, ResultSink, Scheduler, check_operations
 from ._version import __version__
 
 Related = Iterable["str | Mapping[str, Any]"]
@@ -88,6 +90,7 @@ class AsyncClient:
         self.version = check_version(version)
         if accounts_url is None:
             accounts_url = default_accounts_url(data_center)
+        accounts_url = check_base_url(accounts_url, "accounts_url")
         if (access_token is None) == (auth is None):
             raise ConfigurationError("give exactly one of access_token= or auth=")
         if (
@@ -194,6 +197,7 @@ class AsyncClient:
         """Start ``run(ops)`` in the background and return its :class:`Job` (await it for the
         report, or cancel it and still get a report for every operation)."""
         _budget(credit_budget)
+        check_operations(ops)
         return Job(lambda sink: self._scheduler(sink, credit_budget), ops)
 
     async def stream(
@@ -204,9 +208,13 @@ class AsyncClient:
         the remaining operations come out with the code ``API_CREDITS_EXHAUSTED``."""
         queue: asyncio.Queue[tuple[int, Result] | None] = asyncio.Queue()
         _budget(credit_budget)
-        scheduler = self._scheduler(
-            lambda index, result: queue.put_nowait((index, result)), credit_budget
-        )
+        check_operations(ops)
+
+        def sink(part: Part, where: Iterable[tuple[int, int]]) -> None:
+            for index, position in where:
+                queue.put_nowait((index, part.result(position)))
+
+        scheduler = self._scheduler(sink, credit_budget)
         task = asyncio.get_running_loop().create_task(scheduler.run(ops))
         task.add_done_callback(lambda _: queue.put_nowait(None))
         try:
@@ -226,9 +234,9 @@ class AsyncClient:
 
     async def _small(self, ops: Iterable[Operation]) -> Report:
         """Fewer records than a chunk share calls with other callers (see ``_coalesce``)."""
-        if self._coalescer is None or not isinstance(ops, list) or not ops:
+        if self._coalescer is None or not isinstance(ops, list):
             return await self.run(ops)
-        if len(ops) >= self.chunk_size:
+        if not 0 < len(ops) < self.chunk_size:
             return await self.run(ops)
         shared = await self._coalescer.submit(ops)
         report = Report(shared.results, shared.calls)
@@ -341,6 +349,8 @@ def _build(items: Iterable[Any], make: Any) -> Iterable[Operation]:
             except InvalidOperationError as error:
                 raise error.at(index) from None
 
-    if isinstance(items, (str, bytes, Mapping)):
-        raise InvalidOperationError("items", "expected a list of items, not a single one")
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
+        raise InvalidOperationError(
+            "items", f"expected a list of items, got {type(items).__name__}"
+        )
     return list(each()) if isinstance(items, Collection) else each()

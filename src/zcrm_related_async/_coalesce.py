@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 
 import attrs
 
 from ._batching import Batcher, GroupKey, group_key
 from ._exceptions import ZohoError
+from ._merge import Part
 from ._ops import Operation
 from ._report import Result
 from ._scheduler import Scheduler, SendChunk
@@ -91,10 +93,11 @@ class Coalescer:
     async def _carry(self, pool: _Pool) -> None:
         live = [(op, place) for op, place in pool.entries if not place.done()]
 
-        def deliver(index: int, result: Result) -> None:
-            place = live[index][1]
-            if not place.done():
-                place.set_result(result)
+        def deliver(part: Part, where: Iterable[tuple[int, int]]) -> None:
+            for index, position in where:
+                place = live[index][1]
+                if not place.done():
+                    place.set_result(part.result(position))
 
         pool.job = Scheduler(Batcher(self._chunk_size, self._chunk_size), self._send, 2, deliver)
         try:

@@ -7,6 +7,7 @@ https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html (limits), and the
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -99,7 +100,7 @@ def check_base_url(url: str, name: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"{name}: expected an http(s) URL, got {url!r}")
-    loopback = parts.hostname in _LOOPBACK_HOSTS or parts.hostname.startswith("127.")
+    loopback = parts.hostname in _LOOPBACK_HOSTS or _is_loopback_address(parts.hostname)
     if parts.scheme == "http" and not loopback:
         raise ConfigurationError(
             f"{name}: refusing to send tokens over plain http to {parts.hostname!r}; "
@@ -108,6 +109,14 @@ def check_base_url(url: str, name: str) -> str:
     if parts.query or parts.fragment:
         raise ConfigurationError(f"{name}: a base URL has no query or fragment, got {url!r}")
     return url.rstrip("/")
+
+
+def _is_loopback_address(host: str) -> bool:
+    # An address, not a name: "127.evil.example" merely starts like one.
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _data_center(data_center: str) -> tuple[str, str]:

@@ -11,6 +11,7 @@ that stop a whole job::
     │   └── TokenRefreshError                the accounts server refused a refresh
     │       └── RefreshThrottledError        ... because refreshes are throttled ("Access Denied")
     ├── CreditsExhaustedError                the org's API credits for the day are spent
+    ├── LimiterUnavailableError              a shared limiter's store (Redis) did not answer
     └── OperationsFailedError                raised by ``Report.raise_for_failures()``
 
 None of their messages holds a token or a client secret.
@@ -61,6 +62,15 @@ class TokenRefreshError(AuthError):
 
 class RefreshThrottledError(TokenRefreshError):
     """Zoho throttles refreshes (at most 10 tokens per 10 minutes per refresh token)."""
+
+
+class LimiterUnavailableError(ZohoError):
+    """The shared limiter's store (Redis) did not answer, so no call slot could be taken.
+
+    Raised by ``RedisLimiter.slot()`` on entry; nothing was sent and no slot is held (one the
+    store may have granted unseen is given back, or comes back when its lease runs out). The
+    client retries the call like a connection error, then reports ``LIMITER_UNAVAILABLE``.
+    """
 
 
 class _ReportError(ZohoError):

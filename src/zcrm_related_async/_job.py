@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Generator
+from array import array
+from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
 from ._exceptions import CreditsExhaustedError
-from ._report import ERROR, NOT_ATTEMPTED, Report, Result
+from ._merge import Failed, ListPart, Part
+from ._report import NOT_ATTEMPTED, CompactResults, Report
 from ._scheduler import Operations, ResultSink, Scheduler
 
 
@@ -23,18 +25,24 @@ class Job:
     def __init__(self, make_scheduler: Callable[[ResultSink], Scheduler], ops: Operations) -> None:
         self._scheduler = make_scheduler(self._collect)
         self._ops = ops if isinstance(ops, (list, tuple)) else None
-        self._results: list[Result | None] = []
+        # per input position: the part holding its result, and its position in that part
+        self._parts: list[Part | None] = []
+        self._positions = array("I")
         self._delivered = 0
         self._finished = False
         self._task = asyncio.get_running_loop().create_task(self._execute(ops))
 
-    def _collect(self, index: int, result: Result) -> None:
-        results = self._results
-        if index >= len(results):
-            results.extend([None] * (index + 1 - len(results)))
-        if results[index] is None:
-            self._delivered += 1
-        results[index] = result
+    def _collect(self, part: Part, where: Iterable[tuple[int, int]]) -> None:
+        parts, positions = self._parts, self._positions
+        for index, position in where:
+            if index >= len(parts):
+                grow = index + 1 - len(parts)
+                parts.extend([None] * grow)
+                positions.extend([0] * grow)
+            if parts[index] is None:
+                self._delivered += 1
+            parts[index] = part
+            positions[index] = position
 
     async def _execute(self, ops: Operations) -> Report:
         await self._scheduler.run(ops)
@@ -72,14 +80,13 @@ class Job:
         if not (self._finished or self._task.done()):
             raise RuntimeError("the job is still running: await it or cancel it first")
         total = len(self._ops) if self._ops is not None else self._scheduler.read
-        results = self._results
         if self._delivered < total:  # cancelled before reading all of a list
-            results.extend([None] * (total - len(results)))
-            for index, result in enumerate(results):
-                if result is None:
+            late = ListPart(Failed(NOT_ATTEMPTED, "not sent: the job was cancelled"))
+            for index in range(total):
+                if index >= len(self._parts) or self._parts[index] is None:
                     if self._ops is None:
                         raise AssertionError(f"operation {index} has no result")  # a bug
-                    op = self._ops[index]
-                    results[index] = Result(op, ERROR, NOT_ATTEMPTED, "not sent: job cancelled")
-            self._delivered = total
-        return Report(results, self._scheduler.calls)  # type: ignore[arg-type]
+                    late.ops.append(self._ops[index])
+                    self._collect(late, ((index, len(late.ops) - 1),))
+        results = CompactResults(self._parts, self._positions)  # type: ignore[arg-type]
+        return Report(results, self._scheduler.calls)

@@ -1,14 +1,23 @@
-"""Turning one call's outcome into one result per input operation. Pure."""
+"""Turning one call's outcome into one result per input operation. Pure.
+
+A finished chunk becomes a :class:`ChunkPart`: what the call carried (its group key, each
+record's id and encoded fields) and what Zoho answered. The operation objects themselves are
+let go, and a :class:`Result` is built only when someone looks at it, so a report of a million
+operations costs tens of bytes per operation, not hundreds.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 
-from ._batching import Chunk
+from ._batching import Chunk, GroupKey, item_key
+from ._ops import Delink, Link, Operation, UpdateRecord
 from ._report import ERROR, NO_RESULT, SUCCESS, UNREADABLE_RESPONSE, Result
-from ._wire import Answer, Parsed, PerRecord, Unreadable, WholeCall
+from ._wire import Answer, Parsed, PerRecord, Unreadable, WholeCall, key_field
 
 
 @attrs.frozen
@@ -17,37 +26,116 @@ class Failed:
 
     code: str
     message: str
-    http_status: int | None = None
+
+
+_NO_RESULT = Answer(ERROR, NO_RESULT, "Zoho's answer held no result for this record", {})
+
+
+def _decode(fields_json: bytes | None) -> dict[str, Any] | None:
+    return None if fields_json is None else json.loads(fields_json)
+
+
+def rebuild(key: GroupKey, ident: str, fields_json: bytes | None) -> Operation:
+    """The operation a chunk carried, from its group key and its own id and fields: equal to
+    the one given (fields as they were sent: a tuple comes back as a list)."""
+    kind = key[0]
+    if kind == "link":
+        _, module, record_id, related_list, external = key
+        return Link(module, record_id, related_list, ident, _decode(fields_json), external)  # type: ignore[arg-type]
+    if kind == "delink":
+        _, module, record_id, related_list, external = key
+        return Delink(module, record_id, related_list, ident, external)  # type: ignore[arg-type]
+    _, module, external, trigger, layout_rules = key
+    return UpdateRecord(module, ident, _decode(fields_json) or {}, external, trigger, layout_rules)  # type: ignore[arg-type]
+
+
+class ChunkPart:
+    """The results of one call: ``result(position)`` for the record at that position."""
+
+    __slots__ = ("_answers", "_attempts", "_fields", "_http_status", "_ids", "_key", "_key_field")
+
+    def __init__(
+        self, chunk: Chunk, outcome: Parsed | Failed, http_status: int | None, attempts: int
+    ) -> None:
+        ops = chunk.ops
+        self._key = chunk.key
+        self._key_field = key_field(ops[0])
+        self._ids = [item_key(op) for op in ops]
+        fields = [getattr(op, "_fields_json", None) for op in ops]
+        self._fields = fields if any(f is not None for f in fields) else None
+        self._http_status = http_status
+        self._attempts = attempts
+        answers: Answer | list[Answer | None]
+        if isinstance(outcome, PerRecord):
+            first = outcome.answers[0] if outcome.answers else None
+            same = first is not None and all(a is first for a in outcome.answers)
+            answers = first if same else outcome.answers  # type: ignore[assignment]
+        elif isinstance(outcome, WholeCall):
+            answers = outcome.answer
+        elif isinstance(outcome, Unreadable):
+            answers = Answer(ERROR, UNREADABLE_RESPONSE, f"Zoho's answer was {outcome.reason}", {})
+        else:
+            answers = Answer(ERROR, outcome.code, outcome.message, {})
+        self._answers = answers
+
+    def _answer(self, position: int) -> Answer:
+        answers = self._answers
+        answer = answers if isinstance(answers, Answer) else answers[position]
+        return _NO_RESULT if answer is None else answer
+
+    def ok(self, position: int) -> bool:
+        return self._answer(position).ok
+
+    def code(self, position: int) -> str:
+        return self._answer(position).code
+
+    def result(self, position: int) -> Result:
+        answer = self._answer(position)
+        ident = self._ids[position]
+        op = rebuild(self._key, ident, self._fields[position] if self._fields else None)
+        details = answer.details if answer.details is not None else {self._key_field: ident}
+        status = SUCCESS if answer.ok else ERROR
+        return Result(
+            op, status, answer.code, answer.message, details, self._http_status, self._attempts
+        )
+
+
+class ListPart:
+    """Operations that share one outcome without a call (not sent: job stopped early)."""
+
+    __slots__ = ("_failed", "ops")
+
+    def __init__(self, failed: Failed, ops: list[Operation] | None = None) -> None:
+        self._failed = failed
+        self.ops: list[Operation] = ops if ops is not None else []
+
+    def ok(self, position: int) -> bool:
+        return False
+
+    def code(self, position: int) -> str:
+        return self._failed.code
+
+    def result(self, position: int) -> Result:
+        return Result(self.ops[position], ERROR, self._failed.code, self._failed.message, {})
+
+
+Part = ChunkPart | ListPart
+
+
+def entries(chunk: Chunk) -> Iterator[tuple[int, int]]:
+    """``(input position, position in the chunk)`` for every input operation it answers."""
+    duplicates = chunk.duplicates
+    for position, index in enumerate(chunk.indices):
+        yield index, position
+        if duplicates:
+            for duplicate in duplicates.get(position, ()):
+                yield duplicate, position
 
 
 def chunk_results(
     chunk: Chunk, outcome: Parsed | Failed, http_status: int | None, attempts: int
 ) -> Iterator[tuple[int, Result]]:
     """``(input position, result)`` for every input operation the chunk carried."""
-    if isinstance(outcome, PerRecord):
-        answers: list[Answer | None] = outcome.answers
-    elif isinstance(outcome, WholeCall):
-        answers = [outcome.answer] * len(chunk.ops)
-    else:
-        if isinstance(outcome, Unreadable):
-            outcome = Failed(UNREADABLE_RESPONSE, f"Zoho's answer was {outcome.reason}")
-        answers = [Answer(ERROR, outcome.code, outcome.message)] * len(chunk.ops)
-    for position, (op, answer) in enumerate(zip(chunk.ops, answers, strict=True)):
-        if answer is None:
-            result = Result(
-                op,
-                ERROR,
-                NO_RESULT,
-                "Zoho's answer held no result for this record",
-                {},
-                http_status,
-                attempts,
-            )
-        else:
-            status = SUCCESS if answer.ok else ERROR
-            result = Result(
-                op, status, answer.code, answer.message, answer.details, http_status, attempts
-            )
-        yield chunk.indices[position], result
-        for index in chunk.duplicates.get(position, ()):
-            yield index, result
+    part = ChunkPart(chunk, outcome, http_status, attempts)
+    for index, position in entries(chunk):
+        yield index, part.result(position)

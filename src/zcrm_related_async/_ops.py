@@ -21,6 +21,12 @@ _API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
 # Zoho ids are strings of digits (19 usually, 16-17 seen in the EU); the cap only stops abuse.
 _RECORD_ID = re.compile(r"[0-9]{1,64}")
 _MAX_EXTERNAL_VALUE = 255
+# "." and ".." are dot segments: a proxy or server that normalises the URL would turn
+# ".../Leads/.." (a delink) into ".../Campaigns/{id}", a different call (a record's DELETE).
+_DOT_SEGMENTS = frozenset({".", ".."})
+# Zoho's records nest a lookup or a subform a level or two deep; anything near this is garbage
+# (or a circular reference), and refusing it here spares the JSON encoder a RecursionError.
+_MAX_DEPTH = 32
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
@@ -61,17 +67,33 @@ def parse_external(header: str, module: str) -> External:
     return External(header, parent, related)
 
 
+# API names already found good: a million operations name the same few modules and lists.
+_GOOD_NAMES: set[str] = set()
+
+
 def _check_api_name(value: object, field: str) -> None:
+    if type(value) is str and value in _GOOD_NAMES:
+        return
     if not isinstance(value, str):
         raise InvalidOperationError(field, f"expected an API name (str), got {_kind(value)}")
     if not _API_NAME.fullmatch(value):
         raise InvalidOperationError(
             field, f"expected an API name of letters, digits and _, got {_clip(value)}"
         )
+    if type(value) is str:
+        if len(_GOOD_NAMES) >= 4096:
+            _GOOD_NAMES.clear()
+        _GOOD_NAMES.add(value)
+
+
+def _is_plain_id(value: str) -> bool:
+    return len(value) <= 64 and value.isascii() and value.isdigit()
 
 
 def _check_id(value: object, field: str, external_field: str | None) -> None:
     """A record id (digits), or an external value when ``external_field`` names one."""
+    if external_field is None and type(value) is str and _is_plain_id(value):
+        return  # the usual case, without the regular expression
     if not isinstance(value, str):
         raise InvalidOperationError(field, f"expected a str, got {_kind(value)}")
     if external_field is None:
@@ -83,6 +105,8 @@ def _check_id(value: object, field: str, external_field: str | None) -> None:
         raise InvalidOperationError(
             field, f"expected an external value of 1-255 printable characters, got {_clip(value)}"
         )
+    elif value in _DOT_SEGMENTS:
+        raise InvalidOperationError(field, f"{value!r} cannot name a record in a URL")
 
 
 def _check_external(value: object, module: str) -> External | None:
@@ -93,31 +117,110 @@ def _check_external(value: object, module: str) -> External | None:
     return parse_external(value, module)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+# Encoded flat fields, by content: the same {"Member_Status": "Active"} for a million members is
+# encoded once, and they all share one bytes object (which the report keeps). Bounded.
+_FLAT: dict[tuple[Any, ...], bytes] = {}
+
+
+def _flat_key(fields: dict[Any, Any], reserved: Sequence[str | None]) -> tuple[Any, ...] | None:
+    """A key naming exactly this content (True, 1 and 1.0 apart), if it is flat and plain."""
+    items: list[tuple[str, type, object]] = []
+    for key, value in fields.items():
+        kind = type(value)
+        if type(key) is not str or kind not in _SCALARS:
+            return None
+        items.append((key, kind, value))
+    return (tuple(reserved), *items)
+
+
 def encode_fields(fields: object, field: str, reserved: Sequence[str | None]) -> bytes | None:
     """``fields`` as a JSON object (UTF-8), or ``None`` when there are none."""
     if fields is None:
         return None
+    flat = _flat_key(fields, reserved) if type(fields) is dict and fields else None
+    if flat is not None:
+        cached = _FLAT.get(flat)
+        if cached is not None:
+            return cached
+    encoded = _encode_checked(fields, field, reserved)
+    if flat is not None and encoded is not None:
+        if len(_FLAT) >= 4096:
+            _FLAT.clear()
+        _FLAT[flat] = encoded
+    return encoded
+
+
+def _as_sent(fields: object, fields_json: bytes | None) -> Any:
+    """The fields as they will be sent: ``{}`` is ``None``, a tuple a list, a mapping a dict.
+
+    So an operation equals itself rebuilt from what was sent (the report keeps only that).
+    """
+    if fields_json is None:
+        return None
+    if type(fields) is dict and all(type(v) in _SCALARS for v in fields.values()):
+        return fields  # flat and plain: already as sent
+    return json.loads(fields_json)
+
+
+def _encode_checked(fields: object, field: str, reserved: Sequence[str | None]) -> bytes | None:
     if not isinstance(fields, Mapping):
         raise InvalidOperationError(
             field, f"expected a mapping of field names, got {_kind(fields)}"
         )
     if not fields:
         return None
-    for key in fields:
+    # What is encoded is a plain copy of exactly what was checked: a dict subclass may iterate
+    # other keys than its items() (which the encoder reads), a str subclass key may compare
+    # unequal to "id", and nested keys that are not str would be coerced ({1: .., "1": ..}
+    # becomes an object with a duplicate key).
+    plain: dict[str, Any] = {}
+    for key, value in fields.items():
         if not isinstance(key, str) or not key:
-            raise InvalidOperationError(field, f"field names are non-empty str, got {key!r}")
+            raise InvalidOperationError(field, f"field names are non-empty str, got {_short(key)}")
+        key = str.__str__(key)
         if key in reserved:
             raise InvalidOperationError(
                 f"{field}.{key}", "is given by the operation itself; do not repeat it in fields"
             )
+        plain[key] = _plain(value, field, f"{field}.{key}", 1)
     try:
-        return _encode(fields).encode()
+        return _encode(plain).encode()
     except (TypeError, ValueError) as exc:  # not JSON, NaN/inf, lone surrogates
         raise InvalidOperationError(field, f"not JSON-serialisable: {exc}") from None
 
 
+def _plain(value: object, field: str, path: str, depth: int) -> object:
+    """``value`` with every mapping a dict of str keys and every sequence a list."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value  # the encoder judges these (NaN, lone surrogates)
+    if depth > _MAX_DEPTH:
+        where = path if len(path) <= 60 else path[:50] + "..."
+        raise InvalidOperationError(
+            field, f"{where}: nested more than {_MAX_DEPTH} levels deep (or circular)"
+        )
+    if isinstance(value, Mapping):
+        plain: dict[str, object] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidOperationError(
+                    field, f"{path}: keys of nested objects are str, got {_short(key)}"
+                )
+            key = str.__str__(key)
+            plain[key] = _plain(item, field, f"{path}.{key}", depth + 1)
+        return plain
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, field, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+    return value  # the encoder refuses it, naming its type
+
+
 def _kind(value: object) -> str:
     return "None" if value is None else type(value).__name__
+
+
+def _short(value: object) -> str:
+    shown = repr(value) if isinstance(value, (str, int, float, type(None))) else _kind(value)
+    return shown if len(shown) <= 60 else f"{shown[:40]}... ({len(shown)} characters)"
 
 
 def _clip(value: str) -> str:
@@ -152,6 +255,7 @@ class Link:
         fields_json = encode_fields(self.fields, "fields", ("id", related_field))
         object.__setattr__(self, "_external", ext)
         object.__setattr__(self, "_fields_json", fields_json)
+        object.__setattr__(self, "fields", _as_sent(self.fields, fields_json))
 
 
 @attrs.frozen
@@ -224,6 +328,7 @@ class UpdateRecord:
             raise InvalidOperationError("fields", "an update needs at least one field")
         object.__setattr__(self, "_external", ext)
         object.__setattr__(self, "_fields_json", fields_json)
+        object.__setattr__(self, "fields", _as_sent(self.fields, fields_json))
 
 
 Operation = Link | Delink | UpdateRecord

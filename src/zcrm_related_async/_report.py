@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, overload
 
 import attrs
 
@@ -23,6 +24,7 @@ UNREADABLE_RESPONSE = "UNREADABLE_RESPONSE"  # not JSON, or JSON of no known sha
 NO_RESULT = "NO_RESULT"  # Zoho's 'data' list held no answer for this record
 AUTH_FAILED = "AUTH_FAILED"  # no access token could be had
 API_CREDITS_EXHAUSTED = "API_CREDITS_EXHAUSTED"
+LIMITER_UNAVAILABLE = "LIMITER_UNAVAILABLE"  # the shared limiter (Redis) gave no slot
 NOT_SENT_CREDITS = "not sent: the org's API credits for the day are spent"
 
 
@@ -49,13 +51,66 @@ class Result:
         return self.status == SUCCESS
 
 
+class Part(Protocol):
+    """Results of several operations, built when asked for (see ``_merge``)."""
+
+    def ok(self, position: int) -> bool: ...
+
+    def code(self, position: int) -> str: ...
+
+    def result(self, position: int) -> Result: ...
+
+
+class CompactResults(Sequence[Result]):
+    """A report's results, kept as (part, position) per operation and built on access."""
+
+    __slots__ = ("_parts", "_positions")
+
+    def __init__(self, parts: list[Part], positions: array[int]) -> None:
+        self._parts = parts
+        self._positions = positions
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    @overload
+    def __getitem__(self, index: int) -> Result: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Result]: ...
+
+    def __getitem__(self, index: int | slice) -> Result | list[Result]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return self._parts[index].result(self._positions[index])
+
+    def __iter__(self) -> Iterator[Result]:
+        for part, position in zip(self._parts, self._positions, strict=True):
+            yield part.result(position)
+
+    def oks(self) -> Iterator[bool]:
+        return map(_ok, self._parts, self._positions)
+
+    def codes(self) -> Iterator[str]:
+        return map(_code, self._parts, self._positions)
+
+
+def _ok(part: Part, position: int) -> bool:
+    return part.ok(position)
+
+
+def _code(part: Part, position: int) -> str:
+    return part.code(position)
+
+
 class Report:
     """Every input operation's result, in input order, plus counts and a few helpers."""
 
-    __slots__ = ("_results", "calls")
+    __slots__ = ("_results", "_succeeded", "calls")
 
     def __init__(self, results: Sequence[Result], calls: int = 0) -> None:
         self._results = results
+        self._succeeded: int | None = None
         #: HTTP requests made (each spends one of the org's API credits)
         self.calls = calls
 
@@ -70,10 +125,24 @@ class Report:
     def __iter__(self) -> Iterator[Result]:
         return iter(self._results)
 
+    def _oks(self) -> Iterator[bool]:
+        results = self._results
+        if isinstance(results, CompactResults):
+            return results.oks()
+        return (r.status == SUCCESS for r in results)
+
+    def _codes(self) -> Iterator[str]:
+        results = self._results
+        if isinstance(results, CompactResults):
+            return results.codes()
+        return (r.code for r in results)
+
     @property
     def succeeded(self) -> int:
         """How many operations succeeded."""
-        return sum(1 for r in self._results if r.status == SUCCESS)
+        if self._succeeded is None:
+            self._succeeded = sum(self._oks())
+        return self._succeeded
 
     @property
     def failed(self) -> int:
@@ -82,30 +151,33 @@ class Report:
 
     def failures(self) -> list[Result]:
         """The results that are not successes, in input order."""
-        return [r for r in self._results if r.status != SUCCESS]
+        results = self._results
+        return [results[i] for i, ok in enumerate(self._oks()) if not ok]
 
     def failed_ops(self) -> list[Operation]:
         """The operations that did not succeed, ready to pass to ``run()`` again."""
-        return [r.op for r in self._results if r.status != SUCCESS]
+        return [r.op for r in self.failures()]
 
     def by_code(self) -> Counter[str]:
         """How many results carry each code (``SUCCESS``, ``INVALID_DATA``, ``TIMEOUT`` ...)."""
-        return Counter(r.code for r in self._results)
+        return Counter(self._codes())
+
+    def _failure_codes(self) -> list[tuple[str, int]]:
+        counts = Counter(c for c, ok in zip(self._codes(), self._oks(), strict=True) if not ok)
+        return counts.most_common()
 
     def raise_for_failures(self) -> None:
         """Raise :class:`OperationsFailedError` (carrying this report) if anything failed."""
         failed = self.failed
         if failed:
-            codes = ", ".join(
-                f"{c} x{n}" for c, n in self.by_code().most_common() if c != "SUCCESS"
-            )
+            codes = ", ".join(f"{c} x{n}" for c, n in self._failure_codes())
             raise OperationsFailedError(f"{failed} of {len(self)} operations failed: {codes}", self)
 
     def summary(self) -> str:
         """One line a person can read: counts, calls and the codes of failures."""
         line = f"{len(self)} operations: {self.succeeded} succeeded, {self.failed} failed"
         line += f" in {self.calls} calls"
-        errors = [(c, n) for c, n in self.by_code().most_common() if c != "SUCCESS"]
+        errors = self._failure_codes()
         if errors:
             line += " (" + ", ".join(f"{c}: {n}" for c, n in errors) + ")"
         return line

@@ -8,6 +8,7 @@ token is answered by one refresh and one replay, never for ``OAUTH_SCOPE_MISMATC
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import enum
 from collections.abc import Callable, Mapping
@@ -35,6 +36,13 @@ def classify(status: int, parsed: Parsed, headers: Mapping[str, str]) -> Verdict
     if isinstance(parsed, PerRecord):
         return Verdict.DONE  # Zoho processed the call: whatever the status, the records say
     if isinstance(parsed, Unreadable):
+        if status == 401:
+            # The token was refused even if the body (INVALID_TOKEN, most likely) was cut on
+            # the way: refresh once and replay once, as for a readable INVALID_TOKEN. Found by
+            # the chaos run: a truncated 401 otherwise failed a whole chunk at its first try.
+            return Verdict.REFRESH_TOKEN
+        if status == 429 and credits_exhausted("", headers):
+            return Verdict.CREDITS_EXHAUSTED
         return Verdict.RETRY if _retryable_status(status) or status < 400 else Verdict.DONE
     code = parsed.answer.code
     if status == 429 or code == "TOO_MANY_REQUESTS":
@@ -76,6 +84,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             return None
+        if when.tzinfo is None:  # HTTP dates are GMT, whatever the local time zone
+            when = when.replace(tzinfo=datetime.timezone.utc)
         seconds = when.timestamp() - now
     return max(seconds, 0.0) if seconds == seconds else None  # NaN is no answer
 
@@ -96,5 +106,5 @@ def retry_wait(
     """
     if retry_after is not None:
         return min(retry_after, retry_after_cap)
-    ceiling = min(cap, base * 2.0 ** (retry_number - 1))
+    ceiling = min(cap, base * 2.0 ** min(retry_number - 1, 64))  # 2.0**1100 overflows
     return ceiling / 2 + random() * ceiling / 2

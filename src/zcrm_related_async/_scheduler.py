@@ -5,25 +5,19 @@ chunks wait for a slot."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 
 from ._batching import Batcher, Chunk
 from ._calls import CallOutcome
 from ._exceptions import InvalidOperationError
-from ._merge import Failed, chunk_results
+from ._merge import ChunkPart, Failed, ListPart, Part, entries
 from ._ops import OPERATION_TYPES, Operation
-from ._report import (
-    API_CREDITS_EXHAUSTED,
-    CANCELLED,
-    ERROR,
-    NOT_ATTEMPTED,
-    NOT_SENT_CREDITS,
-    Result,
-)
+from ._report import API_CREDITS_EXHAUSTED, CANCELLED, NOT_ATTEMPTED, NOT_SENT_CREDITS
 
 Operations = Iterable[Operation] | AsyncIterable[Operation]
 SendChunk = Callable[[Chunk, "Scheduler"], Awaitable[CallOutcome]]
-ResultSink = Callable[[int, Result], None]
+#: receives a part of results and the (input position, position in the part) it answers
+ResultSink = Callable[[Part, Iterable[tuple[int, int]]], None]
 
 _NOT_SENT_CANCELLED = Failed(NOT_ATTEMPTED, "not sent: the job was cancelled")
 _IN_FLIGHT_CANCELLED = Failed(
@@ -31,12 +25,23 @@ _IN_FLIGHT_CANCELLED = Failed(
 )
 
 
+def check_operations(ops: object) -> None:
+    """A job is an iterable or async iterable of operations (not one operation, not a str)."""
+    if isinstance(ops, (str, bytes, Mapping, *OPERATION_TYPES)) or not isinstance(
+        ops, (Iterable, AsyncIterable)
+    ):
+        raise InvalidOperationError(
+            "ops", f"expected an iterable of operations, got {type(ops).__name__}"
+        )
+
+
 def check_operation(op: object, index: int) -> Operation:
-    if not isinstance(op, OPERATION_TYPES):
+    # Exactly these three: the batcher groups by their type, and the report rebuilds them.
+    if type(op) not in OPERATION_TYPES:
         raise InvalidOperationError(
             "op", f"expected Link, Delink or UpdateRecord, got {type(op).__name__}", index
         )
-    return op
+    return op  # type: ignore[return-value]
 
 
 async def _stream(ops: Operations) -> AsyncIterator[Operation]:
@@ -68,10 +73,12 @@ class Scheduler:
         self._sink = sink
         self._room = asyncio.Semaphore(max_pending)
         self._tasks: dict[asyncio.Task[None], Chunk] = {}
+        self._task_of: dict[int, asyncio.Task[None]] = {}  # id(chunk) -> its task, while running
         self._waiting: Chunk | None = None  # a full chunk waiting for room
         self._budget = credit_budget
         #: why nothing more is sent, once the job stopped early
         self._stop: Failed | None = None
+        self._late: ListPart | None = None  # operations read after the job stopped
         self.read = 0
         #: requests sent (each spends one API credit)
         self.calls = 0
@@ -99,7 +106,10 @@ class Scheduler:
                 index = self.read
                 self.read += 1
                 if self._stop is not None:
-                    self._sink(index, Result(op, ERROR, self._stop.code, self._stop.message))
+                    if self._late is None:
+                        self._late = ListPart(self._stop)
+                    self._late.ops.append(op)
+                    self._sink(self._late, ((index, len(self._late.ops) - 1),))
                     continue
                 for chunk in self._batcher.add(index, check_operation(op, index)):
                     await self._spawn(chunk)
@@ -132,8 +142,7 @@ class Scheduler:
 
     def _abandon(self, chunks: list[Chunk], outcome: Failed) -> None:
         for chunk in chunks:
-            for index, result in chunk_results(chunk, outcome, None, chunk.attempts):
-                self._sink(index, result)
+            self._sink(ChunkPart(chunk, outcome, None, chunk.attempts), entries(chunk))
 
     async def _spawn(self, chunk: Chunk) -> None:
         self._waiting = chunk
@@ -141,22 +150,33 @@ class Scheduler:
         self._waiting = None
         task = asyncio.create_task(self._carry(chunk))
         self._tasks[task] = chunk
+        self._task_of[id(chunk)] = task
 
     async def _finish(self) -> None:
+        # asyncio.wait, not gather: if this job is cancelled meanwhile, gather would cancel the
+        # chunks itself and they would be gone before cancel() could report them as in flight.
         while self._tasks:
-            await asyncio.gather(*self._tasks)
+            done, _ = await asyncio.wait(list(self._tasks))
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]  # a bug in _carry
 
     async def _carry(self, chunk: Chunk) -> None:
         try:
+            if chunk.after is not None:  # the same id with other fields, asked for earlier
+                earlier = self._task_of.get(id(chunk.after))
+                chunk.after = None
+                if earlier is not None:
+                    await asyncio.wait([earlier])
             if self._stop is not None:
                 self._abandon([chunk], self._stop)
                 return
             outcome = await self._send(chunk, self)
-            for index, result in outcome.results:
-                self._sink(index, result)
+            self._sink(outcome.part, entries(chunk))
             if outcome.credits_exhausted and not self.credits_exhausted:
                 self.credits_exhausted = True
                 self._stop = Failed(API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS)
         finally:
             self._room.release()
             self._tasks.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+            self._task_of.pop(id(chunk), None)

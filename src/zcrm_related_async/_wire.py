@@ -85,12 +85,17 @@ def build_request(version: str, chunk: Chunk) -> Request:
 
 @attrs.frozen
 class Answer:
-    """Zoho's answer for one record, or for a whole call."""
+    """Zoho's answer for one record, or for a whole call.
+
+    ``details`` is ``None`` when Zoho's details were just the record's own id echoed back
+    (``{"id": "…"}``, by far the most common answer): the report rebuilds them on demand
+    instead of keeping a million copies.
+    """
 
     status: str = ""
     code: str = ""
     message: str = ""
-    details: dict[str, Any] = attrs.Factory(dict)
+    details: dict[str, Any] | None = attrs.Factory(dict)
 
     @property
     def ok(self) -> bool:
@@ -121,15 +126,56 @@ class Unreadable:
 Parsed = PerRecord | WholeCall | Unreadable
 
 _converter = cattrs.Converter(forbid_extra_keys=False)
+# One Answer object per distinct (status, code, message) of a bare echo: a million successes
+# share a handful of objects. Bounded, as messages could in principle vary without end.
+_ECHOES: dict[tuple[str, str, str], Answer] = {}
+_MISMATCH = Answer("error", "MISMATCH")  # marker: an echoed id contradicts the position
 
 
 def _answer(raw: object) -> Answer | None:
-    if not isinstance(raw, dict):
+    if type(raw) is not dict:
         return None
-    try:
+    status, code, message = raw.get("status", ""), raw.get("code", ""), raw.get("message", "")
+    if not status and not code:
+        return None  # no outcome stated: reported as NO_RESULT, never as an empty code
+    details = raw.get("details", {})
+    if type(status) is str and type(code) is str and type(message) is str and type(details) is dict:
+        return Answer(status, code, message, details)  # the usual shape: no converter needed
+    try:  # odd types (numbers for strings, ...): let the converter coerce or refuse them
         return _converter.structure(raw, Answer)
     except (cattrs.BaseValidationError, TypeError, ValueError):
         return None
+
+
+def _echo(status: str, code: str, message: str) -> Answer:
+    key = (status, code, message)
+    shared = _ECHOES.get(key)
+    if shared is None:
+        if len(_ECHOES) >= 1024:
+            _ECHOES.clear()
+        shared = _ECHOES[key] = Answer(status, code, message, None)
+    return shared
+
+
+def _fit(raw: object, key: str, expected: str) -> Answer | None:
+    """The answer in ``raw`` for the record ``expected``, compacted when it is a bare echo;
+    ``_MISMATCH`` when it names another record."""
+    if type(raw) is dict:  # the hot path: a bare echo such as {"id": expected}, no objects made
+        details = raw.get("details")
+        if type(details) is dict and len(details) == 1 and details.get(key) == expected:
+            status, code = raw.get("status", ""), raw.get("code", "")
+            message = raw.get("message", "")
+            if (status or code) and type(status) is type(code) is type(message) is str:
+                return _echo(status, code, message)
+    answer = _answer(raw)
+    if answer is None or answer.details is None:
+        return answer
+    echoed = answer.details.get(key)
+    if echoed is None:
+        return answer
+    if echoed != expected:
+        return _MISMATCH
+    return _echo(answer.status, answer.code, answer.message) if len(answer.details) == 1 else answer
 
 
 def parse_response(body: bytes, chunk: Chunk) -> Parsed:
@@ -137,7 +183,7 @@ def parse_response(body: bytes, chunk: Chunk) -> Parsed:
     and 400 for per-record results, depending on version and outcome)."""
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurd nesting
         return Unreadable(f"not JSON ({len(body)} bytes)")
     if isinstance(doc, dict) and isinstance(doc.get("data"), list):
         return PerRecord(match_answers(doc["data"], chunk))
@@ -148,7 +194,8 @@ def parse_response(body: bytes, chunk: Chunk) -> Parsed:
     return Unreadable("JSON of an unexpected shape (neither a 'data' list nor an error object)")
 
 
-def _key_field(op: Operation) -> str:
+def key_field(op: Operation) -> str:
+    """The details field that names the record an answer is for."""
     ext = _external(op)
     if type(op) is UpdateRecord:
         return (ext.parent_field if ext else None) or "id"
@@ -158,24 +205,25 @@ def _key_field(op: Operation) -> str:
 def match_answers(items: list[Any], chunk: Chunk) -> list[Answer | None]:
     """Zoho answers in input order; trust the position unless an echoed id contradicts it,
     then match by ``details.id`` (or the echoed external field) and ``json_path``."""
-    answers = [_answer(item) for item in items]
     count = len(chunk.ops)
-    key = _key_field(chunk.ops[0])
-    if len(answers) == count and all(
-        a is not None and a.details.get(key, item_key(op)) == item_key(op)
-        for a, op in zip(answers, chunk.ops, strict=True)
-    ):
-        return answers
+    key = key_field(chunk.ops[0])
+    ids = [item_key(op) for op in chunk.ops]
+    if len(items) == count:
+        answers = [_fit(raw, key, expected) for raw, expected in zip(items, ids, strict=True)]
+        if not any(answer is _MISMATCH for answer in answers):
+            return answers
     matched: list[Answer | None] = [None] * count
-    for answer in answers:
-        if answer is None:
+    for raw in items:
+        answer = _answer(raw)
+        if answer is None or not answer.details:
             continue
         position = chunk.positions.get(str(answer.details.get(key, answer.details.get("id"))))
         if position is None:
             found = _JSON_PATH_INDEX.match(str(answer.details.get("json_path", "")))
             position = int(found.group(1)) if found and int(found.group(1)) < count else None
         if position is not None and matched[position] is None:
-            matched[position] = answer
+            fitted = _fit(raw, key, ids[position])
+            matched[position] = answer if fitted is _MISMATCH else fitted
     return matched
 
 
@@ -196,7 +244,7 @@ def parse_token_response(status: int, body: bytes) -> TokenAnswer:
     """Read ``POST /oauth/v2/token``. Raises :class:`TokenRefreshError` (or its subclasses)."""
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         doc = None
     if not isinstance(doc, dict):
         raise TransientRefreshError(f"accounts server answered HTTP {status} without JSON")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from tests.conftest import ClientFactory
 from zcrm_related_async.testing import FakeZoho
@@ -15,20 +14,17 @@ async def test_2000_single_record_callers_over_20_parents_share_calls(
     async with FakeZoho(latency=0.02, log_requests=False) as fake:
         zoho = make_client(fake, linger=0.01)
 
-        async def handler(n: int) -> tuple[int, float]:
-            started = time.perf_counter()
+        async def handler(n: int) -> int:
             report = await zoho.link("Campaigns", str(1 + n % 20), "Leads", [str(5000 + n)])
             assert [r.op.related_id for r in report.results] == [str(5000 + n)]  # type: ignore[union-attr]
-            return report.succeeded, time.perf_counter() - started
+            return report.succeeded
 
         done = await asyncio.gather(*(handler(n) for n in range(2000)))
-        assert sum(ok for ok, _ in done) == 2000
+        assert sum(done) == 2000
         assert fake.stats.puts <= 25
         for p in range(20):
             assert len(fake.relations("Campaigns", str(p + 1), "Leads")) == 100
-        # added latency: the linger window plus one round trip, and scheduling of 2,000 tasks
-        slowest = max(seconds for _, seconds in done)
-        assert slowest < 0.01 + 0.02 + 1.0
+        # the latency it adds is a speed figure: measured in benchmarks/, not asserted here
 
 
 async def test_each_caller_gets_only_its_own_records(

@@ -235,3 +235,18 @@ async def test_a_session_passed_in_is_used_and_left_open(fake_zoho: FakeZoho) ->
             report = await zoho.link("Campaigns", "1", "Leads", ["10"])
         assert report.succeeded == 1
         assert not session.closed
+
+
+async def test_the_same_relation_asked_twice_with_other_fields_ends_as_asked_last(
+    fake_zoho: FakeZoho, make_client: ClientFactory
+) -> None:
+    fake_zoho.inject("500")  # the first call is retried after a backoff...
+    ops = [
+        Link("Campaigns", "1", "Leads", "10", {"Member_Status": "Planning"}),
+        Link("Campaigns", "1", "Leads", "11"),
+        Link("Campaigns", "1", "Leads", "10", {"Member_Status": "Active"}),
+    ]
+    report = await make_client(backoff_base=0.1, linger=0).run(ops)
+    assert report.succeeded == 3
+    # ...and the later call, which carries the later fields, waited for it
+    assert fake_zoho.relations("Campaigns", "1", "Leads")["10"] == {"Member_Status": "Active"}

@@ -1,0 +1,316 @@
+"""One job of the ``run`` command: check the whole input, then stream it through the client,
+writing each line's outcome to the journal and the report as it comes.
+
+Nothing is sent before every line has been read and checked (a bad line exits with 2). The
+input is read twice, never held: once to check it, fingerprint it and plan the calls, once to
+send it. Memory stays flat whatever the file's size: the client holds at most its buffer of
+operations, and the job keeps 4 bytes per line sent (which line each position came from) and
+one byte per line in a journal's list of lines done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from array import array
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import attrs
+
+from .._client import AsyncClient
+from .._exceptions import ConfigurationError
+from .._report import API_CREDITS_EXHAUSTED, AUTH_FAILED, CANCELLED, NOT_ATTEMPTED, Result
+from . import journal as journals
+from .lines import InputFile, kind_of, new_digest
+from .plan import Plan
+from .process import counting_session, signals_call
+from .progress import Progress, Tally, summary
+from .reportfile import ReportFile, record, rewrite
+from .rows import MAX_ERRORS, InputError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+#: outcomes a journal does not keep, so the next run sends those lines again: never sent (the
+#: job stopped, the day's credits ran out), refused for the credentials rather than for the
+#: record (fix them and run again), or in flight when the job stopped (every operation here is
+#: safe to repeat)
+NOT_FINAL = frozenset(
+    {
+        NOT_ATTEMPTED,
+        API_CREDITS_EXHAUSTED,
+        AUTH_FAILED,
+        "INVALID_TOKEN",
+        "INVALID_OAUTHTOKEN",
+        "AUTHENTICATION_FAILURE",
+        "OAUTH_SCOPE_MISMATCH",
+        CANCELLED,
+    }
+)
+
+
+class UsageError(Exception):
+    """The command cannot run as asked (exit code 2); the message says why."""
+
+
+class _Stopped(Exception):
+    """The check of the input was interrupted."""
+
+
+@attrs.frozen
+class JobOptions:
+    """What ``zcrm-related run`` was asked to do; ``client`` holds :class:`AsyncClient`'s
+    arguments, credentials included."""
+
+    input: Path
+    report: Path
+    journal: Path | None
+    client: Mapping[str, Any]
+    dry_run: bool = False
+    progress: str = "auto"
+    progress_every: float = 5.0
+
+
+async def run_job(options: JobOptions, out: TextIO, err: TextIO) -> int:
+    """Run one job; return the command's exit code."""
+    return await _Job(options, out, err).run()
+
+
+class _Job:
+    def __init__(self, options: JobOptions, out: TextIO, err: TextIO) -> None:
+        self.options = options
+        self.input = InputFile(options.input)
+        self.out = out
+        self.err = err
+        self.tally = Tally()
+        self.calls = 0
+        self.checked = 0
+        self.interrupted = False
+        self._stop = threading.Event()  # tells the thread checking the input to stop
+        self._sending: asyncio.Task[None] | None = None
+        self._report: ReportFile | None = None
+        self._journal: journals.JournalWriter | None = None
+        self._flush_pending = False
+        self._sha256 = ""
+
+    def interrupt(self) -> None:
+        self.interrupted = True
+        self._stop.set()
+        if self._sending is not None:
+            self._sending.cancel()
+
+    def _count(self) -> None:
+        self.calls += 1
+
+    def say(self, text: str) -> None:
+        print(text, file=self.err, flush=True)
+
+    async def run(self) -> int:
+        with signals_call(asyncio.get_running_loop(), self.interrupt):
+            try:
+                return await self._run()
+            except UsageError as error:
+                self.say(f"zcrm-related: {error}")
+                return EXIT_USAGE
+            finally:
+                for closing in (self._journal, self._report):
+                    if closing is not None:
+                        closing.close()
+
+    async def _run(self) -> int:
+        options = self.options
+        previous = self._read_journal()
+        resumed = self.tally.done
+        plan = await self._check(previous)
+        if plan is None:
+            return EXIT_USAGE if not self.interrupted else EXIT_INTERRUPTED
+        name = options.input.name
+        if options.dry_run:
+            done = f"{resumed:,} already done according to {options.journal}" if resumed else ""
+            print(plan.describe(name, done), file=self.out)
+            print("dry run: nothing was sent", file=self.out)
+            return EXIT_OK
+        session = counting_session(int(options.client.get("max_concurrency", 10)), self._count)
+        try:
+            client = AsyncClient(**options.client, session=session)
+        except ConfigurationError as error:
+            await session.close()
+            raise UsageError(str(error)) from None
+        self._open_outputs(previous)
+        if options.progress != "off":
+            lines, calls = sum(plan.lines.values()), sum(plan.calls.values())
+            self.say(
+                f"sending {lines:,} lines of {name} in about {calls:,} calls to {client.api_domain}"
+            )
+        started = time.monotonic()
+        try:
+            finished = await self._send_all(client, previous)
+        finally:
+            await client.close()
+            await session.close()
+        seconds = time.monotonic() - started
+        report = str(options.report.resolve())
+        print(
+            summary(self.tally, report, self.calls, seconds, resumed, not finished), file=self.out
+        )
+        if self.tally.codes[API_CREDITS_EXHAUSTED]:
+            self.say("the org's API credits for the day are spent: run the same command again")
+        if not finished:
+            again = "run the same command to go on" if options.journal else "no --journal given"
+            self.say(f"zcrm-related: interrupted; {again}")
+            return EXIT_INTERRUPTED
+        return EXIT_FAILED if self.tally.failed else EXIT_OK
+
+    async def _send_all(self, client: AsyncClient, previous: journals.Previous | None) -> bool:
+        """Send every line not done yet, showing progress; False if interrupted."""
+        progress = Progress(
+            self.err,
+            self.options.progress,
+            self.options.progress_every,
+            "sent",
+            lambda: self.tally.done,
+            total=self.checked,
+            failed=lambda: self.tally.failed,
+        )
+        progress.start()
+        sending = asyncio.get_running_loop().create_task(self._send(client, previous))
+        self._sending = sending
+        if self.interrupted:  # a signal came while the outputs were being opened
+            sending.cancel()
+        try:
+            await sending
+        except asyncio.CancelledError:
+            if not self.interrupted:
+                raise
+        except InputError as error:  # the file changed since it was checked
+            name = self.options.input.name
+            raise UsageError(f"{name}: {error} (the file changed while the job ran)") from None
+        finally:
+            await progress.stop()
+            self._flush()
+        return not sending.cancelled()
+
+    def _read_journal(self) -> journals.Previous | None:
+        path = self.options.journal
+        if path is None:
+            return None
+
+        def count(entry: journals.Entry) -> None:
+            self.tally.add(str(entry.get("op", "?")), entry["status"], entry["code"])
+
+        try:
+            return journals.read(path, count)
+        except (journals.JournalError, OSError) as error:
+            raise UsageError(str(error)) from None
+
+    async def _check(self, previous: journals.Previous | None) -> Plan | None:
+        """Read every line; return the plan of what is left to send, or None (said why)."""
+        progress = Progress(
+            self.err, self.options.progress, self.options.progress_every, "checked",
+            lambda: self.checked,
+        )  # fmt: skip
+        progress.start()
+        errors: list[InputError] = []
+        digest = new_digest()
+        plan: Plan | None = None
+        try:
+            plan = await asyncio.to_thread(self._plan, previous, errors, digest)
+        except _Stopped:
+            pass
+        except OSError as error:
+            raise UsageError(f"cannot read {self.options.input}: {error}") from None
+        finally:
+            await progress.stop()
+        if plan is None:
+            self.say("zcrm-related: interrupted while checking the input; nothing was sent")
+            return None
+        name = self.options.input.name
+        if errors:
+            for bad in errors:
+                self.say(f"{name}:{bad}")
+            more = " (and maybe more)" if len(errors) >= MAX_ERRORS else ""
+            self.say(f"zcrm-related: {len(errors)} bad lines{more} in {name}; nothing was sent")
+            return None
+        if previous is not None and previous.header.get("sha256") != digest.hexdigest():
+            raise UsageError(
+                f"the journal {self.options.journal} belongs to another input "
+                f"({previous.header.get('input')}, or this file changed since): "
+                "give another --journal, or delete it to start over"
+            )
+        self._sha256 = digest.hexdigest()
+        return plan
+
+    def _plan(
+        self, previous: journals.Previous | None, errors: list[InputError], digest: Any
+    ) -> Plan:
+        plan = Plan()
+        for line, op in self.input.operations(digest=digest, errors=errors):
+            if self._stop.is_set():
+                raise _Stopped
+            self.checked += 1
+            if previous is None or not previous.is_done(line):
+                plan.add(op)
+        plan.finish()
+        return plan
+
+    def _open_outputs(self, previous: journals.Previous | None) -> None:
+        options = self.options
+        if options.journal is not None:
+            if previous is None:
+                head = journals.header(options.input, self._sha256, self.checked)
+                self._journal = journals.JournalWriter.create(options.journal, head)
+            else:
+                self._journal = journals.JournalWriter.resume(options.journal, previous.size)
+                # The report is rebuilt from the journal: it may lack what the journal has.
+                entries = journals.entries(options.journal, previous.size)
+                rewrite(options.report, _records(entries))
+        self._report = ReportFile(options.report, append=previous is not None)
+
+    async def _send(self, client: AsyncClient, previous: journals.Previous | None) -> None:
+        positions = array("I")  # stream position -> input line
+
+        def operations() -> Iterator[Any]:
+            skip = previous.is_done if previous is not None else None
+            for line, op in self.input.operations(skip=skip):
+                positions.append(line)
+                yield op
+
+        outcomes = client.stream(operations())
+        try:
+            async for position, result in outcomes:
+                self._outcome(positions[position], result)
+        finally:
+            await outcomes.aclose()  # type: ignore[attr-defined]  # an async generator
+
+    def _outcome(self, line: int, result: Result) -> None:
+        kind = kind_of(result.op)
+        rec = record(line, result)
+        if self._journal is not None and result.code not in NOT_FINAL:
+            entry = {"line": line, "op": kind}
+            entry.update(rec)
+            self._journal.write(entry)
+        assert self._report is not None
+        self._report.write(rec)
+        self.tally.add(kind, result.status, result.code)
+        if not self._flush_pending:
+            # Outcomes of a call arrive together; flushing once the loop turns hands the
+            # whole batch to the OS in one write.
+            self._flush_pending = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        if self._journal is not None:  # the journal first: the report is rebuilt from it
+            self._journal.flush()
+        if self._report is not None:
+            self._report.flush()
+
+
+def _records(entries: Iterator[journals.Entry]) -> Iterator[dict[str, Any]]:
+    for entry in entries:
+        entry.pop("op", None)
+        yield entry

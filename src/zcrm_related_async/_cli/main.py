@@ -1,0 +1,192 @@
+"""Link, update and delink Zoho CRM related records in bulk, from a JSONL or CSV file.
+
+Credentials come from the environment, never from the command line (where any user of the
+machine can read them in the process list): ZOHO_ACCESS_TOKEN, or ZOHO_CLIENT_ID,
+ZOHO_CLIENT_SECRET and ZOHO_REFRESH_TOKEN (with ZOHO_ACCOUNTS_URL for an accounts server the
+data centre does not imply).
+
+Exit codes: 0 every line succeeded, 1 some failed (the report says which), 2 bad usage or bad
+input (nothing was sent), 130 interrupted (the report holds the lines done so far).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .._auth import RefreshTokenAuth
+from .._config import (
+    DATA_CENTERS,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_VERSION,
+    ENVIRONMENTS,
+    check_version,
+    resolve_api_domain,
+)
+from .._exceptions import ConfigurationError
+from .job import EXIT_USAGE, JobOptions, UsageError, run_job
+
+_REFRESH = ("ZOHO_CLIENT_ID", "ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``zcrm-related`` and ``python -m zcrm_related_async``."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # --help, or a usage error argparse has already explained
+        return exit.code if isinstance(exit.code, int) else EXIT_USAGE
+    try:
+        if args.command == "demo":
+            from .._demo import run_demo
+
+            return asyncio.run(run_demo(args, sys.stdout, sys.stderr))
+        options = job_options(args, os.environ)
+    except UsageError as error:
+        print(f"zcrm-related: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return asyncio.run(run_job(options, sys.stdout, sys.stderr))
+
+
+def job_options(args: argparse.Namespace, env: Mapping[str, str]) -> JobOptions:
+    """The job the ``run`` arguments and the environment ask for (UsageError if none)."""
+    paths = {"--input": args.input.resolve(), "--report": args.report.resolve()}
+    if args.journal is not None:
+        paths["--journal"] = args.journal.resolve()
+    if len(set(paths.values())) < len(paths):
+        raise UsageError(f"{', '.join(paths)} must name different files")
+    if not args.input.is_file():
+        raise UsageError(f"--input: no such file: {args.input}")
+    for flag in ("--report", "--journal"):
+        if flag in paths and not paths[flag].parent.is_dir():
+            raise UsageError(f"{flag}: no such directory: {paths[flag].parent}")
+    if args.concurrency < 1:
+        raise UsageError(f"--concurrency: expected a number >= 1, got {args.concurrency}")
+    client: dict[str, Any] = {"version": args.version, "max_concurrency": args.concurrency}
+    try:
+        check_version(args.version)
+        if args.api_domain is not None:
+            client["api_domain"] = resolve_api_domain(args.api_domain, "us", "production")
+        else:
+            resolve_api_domain(None, args.data_center, args.environment)
+            client["data_center"] = args.data_center
+            client["environment"] = args.environment
+        if not args.dry_run:  # a dry run sends nothing, so it needs no credentials
+            client.update(credentials(env, args.api_domain))
+    except ConfigurationError as error:
+        raise UsageError(str(error)) from None
+    return JobOptions(
+        input=args.input,
+        report=args.report,
+        journal=args.journal,
+        client=client,
+        dry_run=args.dry_run,
+        progress=args.progress,
+        progress_every=args.progress_every,
+    )
+
+
+def credentials(env: Mapping[str, str], api_domain: str | None) -> dict[str, Any]:
+    """``access_token=`` or ``auth=`` for the client, from the environment."""
+    token = env.get("ZOHO_ACCESS_TOKEN", "").strip()
+    if token:
+        return {"access_token": token}
+    given = [name for name in _REFRESH if env.get(name, "").strip()]
+    if not given:
+        raise UsageError(
+            "no credentials: set ZOHO_ACCESS_TOKEN, or ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET and "
+            "ZOHO_REFRESH_TOKEN, in the environment"
+        )
+    if len(given) < len(_REFRESH):
+        missing = ", ".join(name for name in _REFRESH if name not in given)
+        raise UsageError(f"{', '.join(given)} set but not {missing}")
+    accounts = env.get("ZOHO_ACCOUNTS_URL", "").strip() or None
+    if accounts is None and api_domain is not None:
+        accounts = _accounts_of(api_domain)
+        if accounts is None:
+            raise UsageError(
+                f"set ZOHO_ACCOUNTS_URL: no Zoho data centre is known for --api-domain {api_domain}"
+            )
+    auth = RefreshTokenAuth(
+        env["ZOHO_CLIENT_ID"], env["ZOHO_CLIENT_SECRET"], env["ZOHO_REFRESH_TOKEN"], accounts
+    )
+    return {"auth": auth}
+
+
+def _accounts_of(api_domain: str) -> str | None:
+    """The accounts server of the data centre an API domain is in, if it is Zoho's."""
+    host = urlsplit(api_domain).hostname or ""
+    # Longest suffix first: zohoapis.com.au must not be taken for zohoapis.com.
+    for suffix, accounts in sorted(DATA_CENTERS.values(), key=lambda dc: -len(dc[0])):
+        if host == suffix or host.endswith("." + suffix):
+            return accounts
+    return None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zcrm-related",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser(
+        "run",
+        help="carry out every operation of a JSONL or CSV file",
+        description="Carry out every operation of a JSONL or CSV file; write one report "
+        "line per input line.",
+    )
+    run.add_argument("--input", type=Path, required=True, help="operations, .jsonl or .csv")
+    run.add_argument("--report", type=Path, required=True, help="report to write, .jsonl or .csv")
+    run.add_argument(
+        "--journal", type=Path, help="resumable job: the same command resumes where it stopped"
+    )
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--api-domain", help="API base URL, such as https://www.zohoapis.eu")
+    where.add_argument("--data-center", default="us", choices=sorted(DATA_CENTERS))
+    run.add_argument("--environment", default="production", choices=list(ENVIRONMENTS))
+    run.add_argument("--version", default=DEFAULT_VERSION, help="Zoho CRM API version (v8)")
+    run.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_MAX_CONCURRENCY,
+        help=f"calls in flight at once (the org's limit; default {DEFAULT_MAX_CONCURRENCY})",
+    )
+    run.add_argument(
+        "--dry-run", action="store_true", help="print the calls and API credits; send nothing"
+    )
+    _progress_arguments(run)
+
+    demo = commands.add_parser(
+        "demo", help="a job of tens of thousands of operations against a built-in fake Zoho"
+    )
+    demo.add_argument("--parents", type=int, default=200, help="campaigns (default 200)")
+    demo.add_argument("--per-parent", type=int, default=100, help="leads each (default 100)")
+    demo.add_argument("--latency", type=float, default=0.05, help="fake round trip, s")
+    demo.add_argument("--org-limit", type=int, default=10, help="org's concurrent calls")
+    demo.add_argument("--workdir", type=Path, help="where the input and report go (a temp dir)")
+    _progress_arguments(demo)
+    return parser
+
+
+def _progress_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress",
+        default="auto",
+        choices=("auto", "bar", "log", "off"),
+        help="auto: a bar on a terminal, a line every few seconds otherwise",
+    )
+    parser.add_argument(
+        "--progress-every",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds between progress lines when not on a terminal (default 5)",
+    )

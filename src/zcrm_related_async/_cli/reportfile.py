@@ -1,0 +1,144 @@
+"""The job's report: one line per input line, JSONL (or CSV when the name ends in ``.csv``).
+
+Each record says what became of one input line: ``line`` (its 1-based number in the input),
+``status``, ``code``, ``message``, ``details``, ``http_status`` and ``attempts``. Records are
+written in the order outcomes arrive, not in input order: ``line`` is the key. What is written
+is handed to the operating system after each batch of outcomes, so a crash leaves every record
+written so far whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .._report import Result
+
+FIELDS = ("line", "status", "code", "message", "details", "http_status", "attempts")
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def record(line: int, result: Result) -> dict[str, Any]:
+    """The report record of one input line."""
+    return {
+        "line": line,
+        "status": result.status,
+        "code": result.code,
+        "message": result.message,
+        "details": dict(result.details),
+        "http_status": result.http_status,
+        "attempts": result.attempts,
+    }
+
+
+def to_json(data: Mapping[str, Any]) -> str:
+    """One compact JSON line (with its newline)."""
+    return _encoder.encode(data) + "\n"
+
+
+class LineFile:
+    """A file written whole lines at a time: :meth:`flush` hands everything written since the
+    last flush to the OS in one ``write``, so a process killed at any moment (``kill -9``)
+    leaves no half line behind, as a buffered file flushing mid-line would.
+
+    The file is cut to its first ``keep`` bytes, and written on from there.
+    """
+
+    #: characters held before they are written anyway (at a line's end)
+    LIMIT = 1 << 18
+
+    def __init__(self, path: Path, keep: int = 0) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        os.ftruncate(self._fd, keep)
+        os.lseek(self._fd, keep, os.SEEK_SET)
+        self._pending: list[str] = []
+        self._held = 0
+
+    def write(self, text: str) -> None:
+        self._pending.append(text)
+        self._held += len(text)
+        if self._held >= self.LIMIT:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        data = memoryview("".join(self._pending).encode())
+        self._pending.clear()
+        self._held = 0
+        while data:
+            data = data[os.write(self._fd, data) :]
+
+    def sync(self) -> None:
+        """Flush, and force what is written to disk."""
+        self.flush()
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            self.sync()
+            os.close(self._fd)
+            self._fd = -1
+
+
+class ReportFile:
+    """Appends records to a report file; :meth:`flush` hands them to the operating system."""
+
+    def __init__(self, path: Path, *, append: bool = False) -> None:
+        self.path = path
+        self.is_csv = path.suffix.lower() == ".csv"
+        size = path.stat().st_size if append and path.exists() else 0
+        self._file = LineFile(path, keep=size)
+        self._csv = csv.writer(self._file) if self.is_csv else None
+        if self._csv is not None and size == 0:
+            self._csv.writerow(FIELDS)
+        self.written = 0
+
+    def write(self, rec: Mapping[str, Any]) -> None:
+        if self._csv is None:
+            self._file.write(to_json({name: rec.get(name) for name in FIELDS}))
+        else:
+            self._csv.writerow(_csv_cells(rec))
+        self.written += 1
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        """Flush, force to disk and close."""
+        self._file.close()
+
+
+def _csv_cells(rec: Mapping[str, Any]) -> list[Any]:
+    details = rec.get("details")
+    status = rec.get("http_status")
+    return [
+        rec.get("line"),
+        rec.get("status"),
+        rec.get("code"),
+        rec.get("message"),
+        _encoder.encode(details) if details else "",
+        "" if status is None else status,
+        rec.get("attempts"),
+    ]
+
+
+def rewrite(path: Path, records: Iterable[Mapping[str, Any]]) -> int:
+    """Replace the report with ``records``, atomically: a crash leaves the old one or the new.
+
+    Returns how many records it holds.
+    """
+    temporary = path.with_name(path.name + ".partial")
+    report = ReportFile(temporary)
+    try:
+        for rec in records:
+            report.write(rec)
+    finally:
+        report.close()
+    os.replace(temporary, path)
+    return report.written
