@@ -92,6 +92,8 @@ class ChunkSender:
     random: Callable[[], float] = random.random
     #: the last ``X-API-CREDITS-REMAINING`` Zoho sent, if it ever did
     credits_remaining: int | None = None
+    #: requests sent so far
+    calls: int = 0
 
     def _waits(self) -> Generator[float, Any, None]:
         # backoff primes the generator with send(None), then sends each _TryAgain.
@@ -127,6 +129,7 @@ class ChunkSender:
                 if stop is not None:
                     raise _NotSent(stop)
                 chunk.attempts += 1
+                self.calls += 1
                 raw = await send(
                     self.session(),
                     method,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Collection, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -169,6 +169,11 @@ class AsyncClient:
         await self.close()
 
     @property
+    def calls(self) -> int:
+        """HTTP requests this client has sent so far, for every caller (each spends a credit)."""
+        return self._sender.calls
+
+    @property
     def credits_remaining(self) -> int | None:
         """The org's API credits left, as Zoho last said (``X-API-CREDITS-REMAINING``)."""
         return self._sender.credits_remaining
@@ -202,7 +207,7 @@ class AsyncClient:
 
     async def stream(
         self, ops: Operations, *, credit_budget: int | None = None
-    ) -> AsyncIterator[tuple[int, Result]]:
+    ) -> AsyncGenerator[tuple[int, Result], None]:
         """Like :meth:`run`, but yield ``(input position, result)`` as calls complete, keeping
         nothing: for jobs too large to hold a report of. Spent credits are not raised here;
         the remaining operations come out with the code ``API_CREDITS_EXHAUSTED``."""

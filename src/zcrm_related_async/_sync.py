@@ -146,6 +146,16 @@ class Client:
         """Calls in flight at once, for every thread using this client together."""
         return int(self._async.max_concurrency)
 
+    @property
+    def calls(self) -> int:
+        """HTTP requests sent so far, from every thread (each spends an API credit)."""
+        return self._async.calls
+
+    @property
+    def credits_remaining(self) -> int | None:
+        """The org's API credits left, as Zoho last said (``X-API-CREDITS-REMAINING``)."""
+        return self._async.credits_remaining
+
     def __enter__(self) -> Client:
         return self
 

@@ -51,3 +51,5 @@ async def test_remaining_credits_are_read_from_zoho(make_client: ClientFactory) 
         report = await zoho.run(links(5))
         assert report.calls == 5
         assert zoho.credits_remaining == 995
+        await zoho.run(links(2))
+        assert zoho.calls == 7  # every request of the client, whichever job made it

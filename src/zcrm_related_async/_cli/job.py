@@ -284,7 +284,7 @@ class _Job:
             async for position, result in outcomes:
                 self._outcome(positions[position], result)
         finally:
-            await outcomes.aclose()  # type: ignore[attr-defined]  # an async generator
+            await outcomes.aclose()
 
     def _outcome(self, line: int, result: Result) -> None:
         kind = kind_of(result.op)
