@@ -9,6 +9,7 @@ operations costs tens of bytes per operation, not hundreds.
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Iterator
 from typing import Any
 
@@ -49,6 +50,18 @@ def rebuild(key: GroupKey, ident: str, fields_json: bytes | None) -> Operation:
     return UpdateRecord(module, ident, _decode(fields_json) or {}, external, trigger, layout_rules)  # type: ignore[arg-type]
 
 
+_MAX_PACKED = 10**19  # 19 digits: below 2**64
+
+
+def _pack(ids: list[str]) -> list[str] | array[int]:
+    """Record ids as 8-byte numbers when each is a canonical number (no leading zero) that fits
+    one: a str of 19 digits costs 68 bytes and an int 36, where a packed one costs 8."""
+    for ident in ids:
+        if not (ident.isascii() and ident.isdigit() and ident[0] != "0" and len(ident) <= 19):
+            return ids
+    return array("Q", map(int, ids))
+
+
 class ChunkPart:
     """The results of one call: ``result(position)`` for the record at that position."""
 
@@ -60,9 +73,11 @@ class ChunkPart:
         ops = chunk.ops
         self._key = chunk.key
         self._key_field = key_field(ops[0])
-        self._ids = [item_key(op) for op in ops]
+        self._ids = _pack([item_key(op) for op in ops])
         fields = [getattr(op, "_fields_json", None) for op in ops]
-        self._fields = fields if any(f is not None for f in fields) else None
+        first = fields[0]
+        # Equal fields share one bytes object (see _ops): then one reference does for all.
+        self._fields = first if all(f is first for f in fields) else fields
         self._http_status = http_status
         self._attempts = attempts
         answers: Answer | list[Answer | None]
@@ -91,8 +106,9 @@ class ChunkPart:
 
     def result(self, position: int) -> Result:
         answer = self._answer(position)
-        ident = self._ids[position]
-        op = rebuild(self._key, ident, self._fields[position] if self._fields else None)
+        ident = str(self._ids[position])
+        fields = self._fields
+        op = rebuild(self._key, ident, fields[position] if isinstance(fields, list) else fields)
         details = answer.details if answer.details is not None else {self._key_field: ident}
         status = SUCCESS if answer.ok else ERROR
         return Result(
