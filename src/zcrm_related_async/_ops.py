@@ -134,33 +134,26 @@ def _flat_key(fields: dict[Any, Any], reserved: Sequence[str | None]) -> tuple[A
     return (tuple(reserved), *items)
 
 
-def encode_fields(fields: object, field: str, reserved: Sequence[str | None]) -> bytes | None:
-    """``fields`` as a JSON object (UTF-8), or ``None`` when there are none."""
+def encode_fields(
+    fields: object, field: str, reserved: Sequence[str | None]
+) -> tuple[bytes | None, Any]:
+    """``fields`` as a JSON object (UTF-8, or ``None`` when there are none), and the fields as
+    they will be sent: ``{}`` is ``None``, a tuple a list, a mapping a dict. Keeping the latter
+    makes an operation equal to itself rebuilt from what was sent (all the report keeps)."""
     if fields is None:
-        return None
+        return None, None
     flat = _flat_key(fields, reserved) if type(fields) is dict and fields else None
-    if flat is not None:
-        cached = _FLAT.get(flat)
-        if cached is not None:
-            return cached
-    encoded = _encode_checked(fields, field, reserved)
-    if flat is not None and encoded is not None:
-        if len(_FLAT) >= 4096:
-            _FLAT.clear()
-        _FLAT[flat] = encoded
-    return encoded
-
-
-def _as_sent(fields: object, fields_json: bytes | None) -> Any:
-    """The fields as they will be sent: ``{}`` is ``None``, a tuple a list, a mapping a dict.
-
-    So an operation equals itself rebuilt from what was sent (the report keeps only that).
-    """
-    if fields_json is None:
-        return None
-    if type(fields) is dict and all(type(v) in _SCALARS for v in fields.values()):
-        return fields  # flat and plain: already as sent
-    return json.loads(fields_json)
+    if flat is None:
+        encoded = _encode_checked(fields, field, reserved)
+        return encoded, None if encoded is None else json.loads(encoded)
+    encoded = _FLAT.get(flat)
+    if encoded is None:
+        encoded = _encode_checked(fields, field, reserved)
+        if encoded is not None:
+            if len(_FLAT) >= 4096:
+                _FLAT.clear()
+            _FLAT[flat] = encoded
+    return encoded, fields  # flat and plain: already as sent
 
 
 def _encode_checked(fields: object, field: str, reserved: Sequence[str | None]) -> bytes | None:
@@ -252,10 +245,10 @@ class Link:
         _check_id(self.record_id, "record_id", ext.parent_field if ext else None)
         related_field = ext.related_field if ext else None
         _check_id(self.related_id, "related_id", related_field)
-        fields_json = encode_fields(self.fields, "fields", ("id", related_field))
+        fields_json, as_sent = encode_fields(self.fields, "fields", ("id", related_field))
         object.__setattr__(self, "_external", ext)
         object.__setattr__(self, "_fields_json", fields_json)
-        object.__setattr__(self, "fields", _as_sent(self.fields, fields_json))
+        object.__setattr__(self, "fields", as_sent)
 
 
 @attrs.frozen
@@ -323,12 +316,12 @@ class UpdateRecord:
         _check_id(self.record_id, "record_id", record_field)
         if not isinstance(self.apply_layout_rules, bool):
             raise InvalidOperationError("apply_layout_rules", "expected True or False")
-        fields_json = encode_fields(self.fields, "fields", ("id", record_field))
+        fields_json, as_sent = encode_fields(self.fields, "fields", ("id", record_field))
         if fields_json is None:
             raise InvalidOperationError("fields", "an update needs at least one field")
         object.__setattr__(self, "_external", ext)
         object.__setattr__(self, "_fields_json", fields_json)
-        object.__setattr__(self, "fields", _as_sent(self.fields, fields_json))
+        object.__setattr__(self, "fields", as_sent)
 
 
 Operation = Link | Delink | UpdateRecord
