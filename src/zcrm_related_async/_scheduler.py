@@ -5,7 +5,7 @@ chunks wait for a slot."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 
 from ._batching import Batcher, Chunk
 from ._calls import CallOutcome
@@ -42,15 +42,6 @@ def check_operation(op: object, index: int) -> Operation:
             "op", f"expected Link, Delink or UpdateRecord, got {type(op).__name__}", index
         )
     return op  # type: ignore[return-value]
-
-
-async def _stream(ops: Operations) -> AsyncIterator[Operation]:
-    if isinstance(ops, AsyncIterable):
-        async for op in ops:
-            yield op
-    else:
-        for op in ops:
-            yield op
 
 
 class Scheduler:
@@ -102,17 +93,16 @@ class Scheduler:
             for index, op in enumerate(ops):
                 check_operation(op, index)
         try:
-            async for op in _stream(ops):
-                index = self.read
-                self.read += 1
-                if self._stop is not None:
-                    if self._late is None:
-                        self._late = ListPart(self._stop)
-                    self._late.ops.append(op)
-                    self._sink(self._late, ((index, len(self._late.ops) - 1),))
-                    continue
-                for chunk in self._batcher.add(index, check_operation(op, index)):
-                    await self._spawn(chunk)
+            if isinstance(ops, AsyncIterable):
+                async for op in ops:
+                    for chunk in self._take(op):
+                        await self._spawn(chunk)
+            else:  # no async generator around a plain iterable: it costs per operation
+                for op in ops:
+                    ready = self._take(op)
+                    if ready:
+                        for chunk in ready:
+                            await self._spawn(chunk)
             for chunk in self._batcher.flush():
                 await self._spawn(chunk)
             await self._finish()
@@ -125,6 +115,17 @@ class Scheduler:
         except BaseException:
             await self.cancel()
             raise
+
+    def _take(self, op: object) -> list[Chunk]:
+        index = self.read
+        self.read += 1
+        if self._stop is None:
+            return self._batcher.add(index, check_operation(op, index))
+        if self._late is None:
+            self._late = ListPart(self._stop)
+        self._late.ops.append(check_operation(op, index))
+        self._sink(self._late, ((index, len(self._late.ops) - 1),))
+        return []
 
     async def cancel(self) -> None:
         """Stop at once; every operation read so far still gets its result."""
