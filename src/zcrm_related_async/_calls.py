@@ -7,6 +7,7 @@ gate says whether it may still spend a credit (credits not spent, budget not rea
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import random
@@ -139,10 +140,13 @@ class ChunkSender:
                     aiohttp.ClientTimeout(total=self.timeout),
                 )
             throttled = raw.status == 429
-            return raw
         finally:
             if self.window:
                 self.window.release(epoch, throttled)
+        # Let the call waiting for this slot go out before this one's answer is read: reading
+        # it takes a while, and the org's slot would sit idle meanwhile.
+        await asyncio.sleep(0)
+        return raw
 
     async def send(self, chunk: Chunk, gate: Gate) -> CallOutcome:
         """Carry ``chunk`` through its tries."""

@@ -42,6 +42,8 @@ _EARLY: dict[str, tuple[int, bytes, str]] = {
     "401": (401, r.dumps(r.INVALID_TOKEN), _JSON),
 }
 
+_DROPPED = (0, b"", _JSON)  # reset_before: no answer at all
+
 
 class _Dropped(web.StreamResponse):
     """A non-answer: closes the connection, so the client sees it drop (lost response)."""
@@ -201,6 +203,9 @@ class ZohoServer:
         self, request: web.BaseRequest, method: str, segments: tuple[str, ...]
     ) -> web.StreamResponse:
         stats = self._stats
+        # Latency is a deadline from arrival, as a real server's round trip: the fake's own
+        # work (serialised on one core) happens within it, instead of queueing after it.
+        due = asyncio.get_running_loop().time() + self.latency
         headers = request.headers
         raw = await request.read()
         auth = headers.get("Authorization")
@@ -230,10 +235,6 @@ class ZohoServer:
         if early == "429":
             stats.rejected_429 += 1
 
-        # Every API call takes `latency`, rejected ones too: they stay in flight meanwhile.
-        if self.latency > 0:
-            await asyncio.sleep(self.latency)
-
         credits_header: str | None = None
         if early is None:
             if not parsed:
@@ -243,12 +244,18 @@ class ZohoServer:
             )
             stats.items += items
             content_type = _JSON
-        elif early == "reset_before":
-            return self._drop(record)
         else:
-            status, payload, content_type = _EARLY[early]
+            status, payload, content_type = _EARLY.get(early, _DROPPED)
             if early == "credits":
                 credits_header = "0"
+
+        # Every API call is answered `latency` after it arrived, rejected ones too: they stay
+        # in flight meanwhile.
+        wait = due - asyncio.get_running_loop().time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if early == "reset_before":
+            return self._drop(record)
 
         if fault == "reset_after":
             return self._drop(record)
