@@ -24,6 +24,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import tracemalloc
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -65,8 +66,10 @@ def hot_spots(raw: Iterable[str], top: int = 25) -> str:
         if any("gc_collect" in frame for frame in frames):  # seen with --native only
             collecting += count
         leaf[frames[-1]] += count
-        mine = [f for f in frames if _LIBRARY in f and "/testing/" not in f]
+        mine = [f for f in frames if _mine(f)]
         where = mine[-1] if mine else "(outside the library) " + _package(frames[-1])
+        if "benchmarks/" in where:
+            where = "(the benchmark's generator of operations) " + where
         owner[where] += count
         module[_module(where)] += count
     if not total:
@@ -88,12 +91,22 @@ def _module(where: str) -> str:
     # "send (zcrm_related_async/_transport.py)" -> "_transport.py"; attrs-generated methods
     # ("__init__ (<attrs generated methods zcrm_related_async._ops.Link>)") -> "_ops.py"
     if where.startswith("(outside"):
-        return where
+        return where  # already by package
+    if where.startswith("("):
+        return where.partition(")")[0] + ")"
     inside = where.rpartition("(")[2].rstrip(")>")
     if inside.endswith(".py"):
         return inside.rpartition("/")[2]
     parts = inside.split()[-1].split(".")
     return parts[1] + ".py" if len(parts) > 2 else inside
+
+
+def _mine(frame: str) -> bool:
+    """A frame of the library (its fake server aside) or of the harness's generator of
+    operations (which the library calls, so it would count as the library's own)."""
+    if "benchmarks/library.py" in frame or "benchmarks/workload.py" in frame:
+        return True
+    return _LIBRARY in frame and "/testing/" not in frame
 
 
 def _package(frame: str) -> str:
@@ -219,7 +232,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     cpu.add_argument("--rate", type=int, default=250, help="samples per second")
     cpu.add_argument("--native", action="store_true", help="C frames too (py-spy --native)")
     cpu.add_argument("--top", type=int, default=25)
-    cpu.add_argument("--out", default="profile.txt", help="raw collapsed stacks go here")
+    cpu.add_argument(
+        "--out",
+        default=str(Path(tempfile.gettempdir()) / "zcrm-bench-profile.txt"),
+        help="raw collapsed stacks go here (speedscope and flamegraph.pl read them)",
+    )
     memory = commands.add_parser("memory", help="tracemalloc and a census of the report")
     memory.add_argument("--links", type=int, default=200_000)
     child = commands.add_parser("_memory-child")
