@@ -4,8 +4,8 @@ An org's real limit is often unknown (edition, other apps on the same org). Zoho
 one call too many is a 429, so the client learns the limit from 429s: each one for a call made
 under the current window shrinks the window; calls that succeed grow it again, slowly, never
 past the configured ``max_concurrency``. Before the first 429 the window grows by about one
-call per round trip; after it, probes are four times rarer, because each probe past the real
-limit costs a 429.
+call per round trip; after it, probes are sixteen times rarer, because each probe past the
+real limit costs a 429, and more while the rejected call still counts against the org.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ INITIAL_WINDOW = 10
 #: The window is multiplied by this on a concurrency 429.
 DECREASE = 0.9
 #: After the first 429, successes needed per extra slot, as a multiple of the window.
-PROBE_SLOWDOWN = 4.0
+PROBE_SLOWDOWN = 16.0
 
 
 def initial_window(ceiling: int) -> float:
