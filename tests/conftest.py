@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest_asyncio
 
-from zcrm_related_async import AsyncClient
+from zcrm_related_async import AsyncClient, Link
 from zcrm_related_async.testing import FakeZoho
 
 pytest_plugins = ["zcrm_related_async.testing.pytest_plugin"]
 
 ClientFactory = Callable[..., AsyncClient]
+
+
+def campaign_links(parents: int, per_parent: int) -> list[Link]:
+    """Leads 1000, 1001, ... linked to campaigns 1, 2, ... parent by parent."""
+    return [
+        Link("Campaigns", str(p + 1), "Leads", str(1000 + m))
+        for p in range(parents)
+        for m in range(per_parent)
+    ]
+
+
+def client_tasks() -> list[asyncio.Task[Any]]:
+    """Tasks running the client's code (the fake server's handlers run in this loop too)."""
+    found = []
+    for task in asyncio.all_tasks():
+        code = getattr(task.get_coro(), "cr_code", None)
+        module = code.co_filename if code is not None else ""
+        if "zcrm_related_async" in module and "testing" not in module:
+            found.append(task)
+    return [t for t in found if t is not asyncio.current_task()]
 
 
 @pytest_asyncio.fixture

@@ -16,30 +16,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.conftest import ClientFactory
+from tests.conftest import ClientFactory, campaign_links, client_tasks
 from zcrm_related_async import AsyncClient, Link, Report
 from zcrm_related_async.testing import FakeZoho
 
 FAST = {"backoff_base": 0.01, "backoff_cap": 0.05}
 
 
-def links(parents: int, per_parent: int) -> list[Link]:
-    return [
-        Link("Campaigns", str(p + 1), "Leads", str(1000 + m))
-        for p in range(parents)
-        for m in range(per_parent)
-    ]
-
-
-def client_tasks() -> list[asyncio.Task[Any]]:
-    """Tasks running the client's code (the fake server's handlers run in this loop too)."""
-    found = []
-    for task in asyncio.all_tasks():
-        code = getattr(task.get_coro(), "cr_code", None)
-        module = code.co_filename if code is not None else ""
-        if "zcrm_related_async" in module and "testing" not in module:
-            found.append(task)
-    return [t for t in found if t is not asyncio.current_task()]
+links = campaign_links
 
 
 def checked_out(zoho: AsyncClient) -> int:

@@ -7,28 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import ClientFactory
-from zcrm_related_async import InvalidOperationError, Link
+from tests.conftest import ClientFactory, campaign_links, client_tasks
+from zcrm_related_async import InvalidOperationError
 from zcrm_related_async.testing import FakeZoho
 
-
-def links(parents: int, per_parent: int) -> list[Link]:
-    return [
-        Link("Campaigns", str(p + 1), "Leads", str(1000 + m))
-        for p in range(parents)
-        for m in range(per_parent)
-    ]
-
-
-def client_tasks() -> list[asyncio.Task[object]]:
-    """Tasks of the client's own (the fake server's handlers run in this loop too)."""
-    found = []
-    for task in asyncio.all_tasks():
-        code = getattr(task.get_coro(), "cr_code", None)
-        module = code.co_filename if code is not None else ""
-        if "zcrm_related_async" in module and "testing" not in module:
-            found.append(task)
-    return [t for t in found if t is not asyncio.current_task()]
+links = campaign_links
 
 
 async def test_a_cancelled_job_reports_every_operation_truthfully(
