@@ -8,9 +8,9 @@ from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
 from ._exceptions import CreditsExhaustedError
-from ._merge import Failed, ListPart, Part
-from ._report import NOT_ATTEMPTED, CompactResults, Report
-from ._scheduler import Operations, ResultSink, Scheduler
+from ._merge import ListPart, Part
+from ._report import CompactResults, Report
+from ._scheduler import NOT_SENT_CANCELLED, Operations, ResultSink, Scheduler
 
 
 class Job:
@@ -81,7 +81,7 @@ class Job:
             raise RuntimeError("the job is still running: await it or cancel it first")
         total = len(self._ops) if self._ops is not None else self._scheduler.read
         if self._delivered < total:  # cancelled before reading all of a list
-            late = ListPart(Failed(NOT_ATTEMPTED, "not sent: the job was cancelled"))
+            late = ListPart(NOT_SENT_CANCELLED)
             for index in range(total):
                 if index >= len(self._parts) or self._parts[index] is None:
                     if self._ops is None:

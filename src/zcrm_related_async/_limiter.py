@@ -33,11 +33,6 @@ class LocalLimiter:
     def slot(self) -> asyncio.Semaphore:
         return self._semaphore
 
-    @property
-    def in_flight(self) -> int:
-        """Calls holding a slot right now."""
-        return self.limit - self._semaphore._value
-
     def __repr__(self) -> str:
         return f"LocalLimiter(limit={self.limit})"
 

@@ -19,7 +19,7 @@ SendChunk = Callable[[Chunk, "Scheduler"], Awaitable[CallOutcome]]
 #: receives a part of results and the (input position, position in the part) it answers
 ResultSink = Callable[[Part, Iterable[tuple[int, int]]], None]
 
-_NOT_SENT_CANCELLED = Failed(NOT_ATTEMPTED, "not sent: the job was cancelled")
+NOT_SENT_CANCELLED = Failed(NOT_ATTEMPTED, "not sent: the job was cancelled")
 _IN_FLIGHT_CANCELLED = Failed(
     CANCELLED, "the job was cancelled while this call was in flight; Zoho may have applied it"
 )
@@ -110,7 +110,7 @@ class Scheduler:
             # A bad item deep in a stream: let the calls already sent finish (their outcome
             # would otherwise be unknown), send nothing more, then raise.
             await self._finish()
-            self._abandon(self._batcher.flush(), _NOT_SENT_CANCELLED)
+            self._abandon(self._batcher.flush(), NOT_SENT_CANCELLED)
             raise error.at(self.read - 1) if error.index is None else error from None
         except BaseException:
             await self.cancel()
@@ -135,11 +135,11 @@ class Scheduler:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for task, chunk in running:
             if task.cancelled():  # a chunk hands out all its results at once, or none
-                outcome = _IN_FLIGHT_CANCELLED if chunk.attempts else _NOT_SENT_CANCELLED
+                outcome = _IN_FLIGHT_CANCELLED if chunk.attempts else NOT_SENT_CANCELLED
                 self._abandon([chunk], outcome)
         waiting = [self._waiting] if self._waiting is not None else []
         self._waiting = None
-        self._abandon(waiting + self._batcher.flush(), _NOT_SENT_CANCELLED)
+        self._abandon(waiting + self._batcher.flush(), NOT_SENT_CANCELLED)
 
     def _abandon(self, chunks: list[Chunk], outcome: Failed) -> None:
         for chunk in chunks:
