@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples benchmarks
-	$(BIN)/ruff format --check src tests examples benchmarks
+	$(BIN)/ruff check zcrm_related_async tests examples benchmarks
+	$(BIN)/ruff format --check zcrm_related_async tests examples benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
