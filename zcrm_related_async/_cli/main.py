@@ -26,6 +26,7 @@ from .._config import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_VERSION,
     ENVIRONMENTS,
+    VERSIONS,
     check_version,
     resolve_api_domain,
 )
@@ -165,10 +166,14 @@ def _parser() -> argparse.ArgumentParser:
         "--journal", type=Path, help="resumable job: the same command resumes where it stopped"
     )
     where = run.add_mutually_exclusive_group()
-    where.add_argument("--api-domain", help="API base URL, such as https://www.zohoapis.eu")
+    where.add_argument("--api-domain", help="API host, no path: such as https://www.zohoapis.eu")
     where.add_argument("--data-center", default="us", choices=sorted(DATA_CENTERS))
     run.add_argument("--environment", default="production", choices=list(ENVIRONMENTS))
-    run.add_argument("--version", default=DEFAULT_VERSION, help="Zoho CRM API version (v8)")
+    run.add_argument(
+        "--version",
+        default=DEFAULT_VERSION,
+        help=f"Zoho CRM API version: {', '.join(VERSIONS)} (default {DEFAULT_VERSION})",
+    )
     run.add_argument(
         "--concurrency",
         type=int,
