@@ -100,3 +100,11 @@ def test_the_installed_wheel_runs_the_demo(dist: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert "failures_are_exactly_the_missing_ids   True" in demo.stdout
     assert (tmp_path / "report.jsonl").exists()
+
+
+def test_setting_up_needs_no_root() -> None:
+    """make and CI install everything with pip into .venv: no system packages, no root."""
+    scripts = [ROOT / "Makefile", *sorted((ROOT / ".ci").iterdir())]
+    for script in scripts:
+        words = script.read_text(encoding="utf-8").split()
+        assert not {"apt-get", "apt", "sudo", "brew", "yum", "dnf"} & set(words), script
