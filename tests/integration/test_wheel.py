@@ -75,19 +75,15 @@ def test_sdist_holds_the_sources_and_no_junk(dist: Path) -> None:
 
 def test_the_installed_wheel_runs_the_demo(dist: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
-    _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    # An empty virtualenv, filled by this environment's pip (--python): 10 s faster than
+    # bootstrapping a pip inside it, and just as clean.
+    _run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
     wheel = _one(dist, "zcrm_related_async-*.whl")
-    _run(
-        python,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        wheel,
-        cwd=tmp_path,
-    )
+    pip: list[str | Path] = [sys.executable, "-m", "pip", "--python", python, "--no-input"]
+    _run(*pip, "install", "--quiet", wheel, cwd=tmp_path)
+    installed = _run(*pip, "list", "--format=freeze", cwd=tmp_path).stdout
+    assert "aiohttp==" in installed  # its dependencies came along, from the package index
     # It is the wheel's copy that runs, not this checkout's.
     where = _run(python, "-c", "import zcrm_related_async as z; print(z.__file__)", cwd=tmp_path)
     assert Path(where.stdout.strip()).is_relative_to(venv)
