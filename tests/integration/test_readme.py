@@ -1,5 +1,6 @@
 """The README's first program, and the fake-server page's pytest files, run as they are written:
-each is read out of the Markdown, saved to a file and run in a process of its own."""
+each is read out of the Markdown, saved to a file and run in a process of its own. And the API
+reference names every public name."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+import zcrm_related_async
+import zcrm_related_async.testing
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -113,3 +117,15 @@ def test_fake_server_page_pytest_files_pass_with_the_marker(tmp_path: Path) -> N
     done = run_pytest(project)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
+
+
+def test_api_reference_lists_every_public_name() -> None:
+    """docs/api.md renders each name of ``__all__`` (a new public name needs its entry)."""
+    pages = {
+        zcrm_related_async: ROOT / "docs" / "api.md",
+        zcrm_related_async.testing: ROOT / "docs" / "api-testing.md",
+    }
+    for module, page in pages.items():
+        rendered = set(re.findall(r"^::: ([\w.]+)$", page.read_text(encoding="utf-8"), re.M))
+        public = {f"{module.__name__}.{name}" for name in module.__all__ if name != "__version__"}
+        assert public - rendered == set(), page.name
