@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Iterable
 
 import attrs
@@ -20,6 +21,7 @@ from ._batching import Batcher, GroupKey, group_key
 from ._exceptions import ZohoError
 from ._merge import Part
 from ._ops import Operation
+from ._outbox import Outbox
 from ._report import Result
 from ._scheduler import Scheduler, SendChunk
 
@@ -44,8 +46,11 @@ class Shared:
 
 
 class Coalescer:
-    def __init__(self, send: SendChunk, chunk_size: int, linger: float) -> None:
+    def __init__(
+        self, send: SendChunk, chunk_size: int, linger: float, by_code: Counter[str]
+    ) -> None:
         self._send = send
+        self._by_code = by_code
         self._chunk_size = chunk_size
         self._linger = linger
         self._pools: dict[GroupKey, _Pool] = {}
@@ -77,7 +82,7 @@ class Coalescer:
         return Shared(
             results,
             sum(job.calls for job in jobs),
-            any(job.credits_exhausted for job in jobs),
+            any(job.stop is not None for job in jobs),
         )
 
     def _go(self, key: GroupKey) -> None:
@@ -95,11 +100,18 @@ class Coalescer:
 
         def deliver(part: Part, where: Iterable[tuple[int, int]]) -> None:
             for index, position in where:
-                place = live[index][1]
+                op, place = live[index]
                 if not place.done():
-                    place.set_result(part.result(position))
+                    place.set_result(part.result(position, op))
 
-        pool.job = Scheduler(Batcher(self._chunk_size, self._chunk_size), self._send, 2, deliver)
+        by_code = self._by_code
+        pool.job = Scheduler(
+            Batcher(self._chunk_size, self._chunk_size),
+            self._send,
+            2,
+            Outbox(0, deliver),
+            tally=lambda part, positions: part.tally(by_code, positions),
+        )
         try:
             await pool.job.run([op for op, _ in live])
         except Exception as exc:  # a bug: the callers must not wait forever, and must hear of it
