@@ -164,8 +164,12 @@ class ResultStream(AsyncIterator[tuple[int, Result]]):
         return self
 
     async def __anext__(self) -> tuple[int, Result]:
+        outbox = self._job.outbox
         while self._next >= len(self._entries):
-            got = await self._job.outbox.get()
+            if self._entries:
+                outbox.taken(len(self._entries))
+                self._entries = []
+            got = await outbox.get()
             if got is None:  # the job is over: raise what ended it, if anything did
                 await self._job._task
                 raise StopAsyncIteration
@@ -199,8 +203,8 @@ class ResultStream(AsyncIterator[tuple[int, Result]]):
 
     @property
     def waiting(self) -> int:
-        """Results handed over and not yet taken (bounded: see ``AsyncClient.stream``)."""
-        return self._job.outbox.queued
+        """Results handed over and not yet yielded (bounded: see ``AsyncClient.stream``)."""
+        return self._job.outbox.queued - self._next
 
     def __del__(self) -> None:
         job = getattr(self, "_job", None)

@@ -31,12 +31,10 @@ class Outbox:
         self._closed = False
         self._wake_reader: asyncio.Future[None] | None = None
         self._wake_consumer: asyncio.Future[None] | None = None
-        #: most results that ever waited in the queue at once
-        self.most_queued = 0
 
     @property
     def queued(self) -> int:
-        """Results waiting for :meth:`get`."""
+        """Results put and not yet :meth:`taken` by the consumer."""
         return self._queued
 
     async def room(self, count: int) -> None:
@@ -66,7 +64,6 @@ class Outbox:
         entries = list(where)
         self._promised -= promised
         self._queued += len(entries)
-        self.most_queued = max(self.most_queued, self._queued)
         self._queue.append((part, entries))
         _wake(self._wake_consumer)
 
@@ -85,10 +82,12 @@ class Outbox:
                 await self._wake_consumer
             finally:
                 self._wake_consumer = None
-        part, entries = self._queue.popleft()
-        self._queued -= len(entries)
+        return self._queue.popleft()
+
+    def taken(self, count: int) -> None:
+        """The consumer is done with ``count`` results it got: they no longer wait."""
+        self._queued -= count
         _wake(self._wake_reader)
-        return part, entries
 
 
 def _wake(waiter: asyncio.Future[None] | None) -> None:
