@@ -10,7 +10,7 @@ that stop a whole job::
     ├── AuthError                            no access token could be had
     │   └── TokenRefreshError                the accounts server refused a refresh
     │       └── RefreshThrottledError        ... because refreshes are throttled ("Access Denied")
-    ├── ClientClosedError                    the client (or the session given to it) is closed
+    ├── ClientClosedError (RuntimeError)     the client (or the session given to it) is closed
     ├── CreditsExhaustedError                the org's API credits for the day are spent
     ├── LimiterUnavailableError              a shared limiter's store (Redis) did not answer
     └── OperationsFailedError                raised by ``Report.raise_for_failures()``
@@ -88,7 +88,7 @@ class _ReportError(ZohoError):
         self.report = report
 
 
-class ClientClosedError(ZohoError):
+class ClientClosedError(ZohoError, RuntimeError):
     """The client is closed, or the ``aiohttp.ClientSession`` passed to it is closed.
 
     Raised by every method of a closed client before anything is sent; a job that

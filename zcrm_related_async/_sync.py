@@ -32,7 +32,7 @@ from ._config import (
     DEFAULT_VERSION,
     MAX_CHUNK_SIZE,
 )
-from ._exceptions import ConfigurationError
+from ._exceptions import ClientClosedError, ConfigurationError
 from ._limiter import Limiter
 from ._report import Report
 from ._scheduler import Operations
@@ -263,7 +263,7 @@ class Client:
         with self._lock:
             if self._closed:
                 coro.close()
-                raise RuntimeError("this Client is closed")
+                raise ClientClosedError("this Client is closed")
             call = _Call(self._loop, coro, self._calls)
         return call.wait()
 
