@@ -229,3 +229,15 @@ async def test_results_by_code_in_stats_count_each_operation_once(
     assert zoho.stats().results_by_code == dict(report.by_code())
     assert zoho.stats().answers_by_status == fake_zoho.stats.by_status
     assert zoho.stats().calls_sent == report.calls == fake_zoho.stats.requests == 3
+
+
+async def test_a_report_of_a_list_keeps_the_operations_given(
+    fake_zoho: FakeZoho, make_client: ClientFactory
+) -> None:
+    zoho = make_client()
+    ops = links(2, 120)
+    report = await zoho.run(ops)
+    assert all(result.op is op for result, op in zip(report.results, ops, strict=True))
+    assert all(r.op is op for r, op in zip(report.results[::7], ops[::7], strict=True))
+    shared = await zoho.link("Campaigns", "9", "Leads", ["1", "2"])  # a shared (lingered) call
+    assert [r.op.related_id for r in shared.results] == ["1", "2"]  # type: ignore[union-attr]
