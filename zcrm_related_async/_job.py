@@ -180,6 +180,11 @@ class ResultStream(AsyncIterator[tuple[int, Result]]):
         assert self._part is not None
         return index, self._part.result(position)
 
+    def stop(self) -> None:
+        """Stop gracefully (see :meth:`Job.stop`): the stream still yields the results of the
+        calls in flight, and ``NOT_ATTEMPTED`` for what was read but not sent, then ends."""
+        self._job.stop()
+
     async def aclose(self) -> None:
         """Stop the job (cancel it) and wait until it has stopped."""
         self._job.cancel()
