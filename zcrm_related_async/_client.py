@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 
 from ._aimd import slots
+from ._arguments import Related, budget, build, positive, related_key, split
 from ._auth import Auth, CallableAuth, StaticTokenAuth, TokenSource
 from ._batching import Batcher
 from ._calls import ChunkSender
@@ -33,8 +34,6 @@ from ._config import (
 from ._exceptions import (
     ClientClosedError,
     ConfigurationError,
-    CreditsExhaustedError,
-    InvalidOperationError,
 )
 from ._job import Job, ResultStream
 from ._limiter import AdaptiveWindow, Limiter, LocalLimiter
@@ -44,15 +43,6 @@ from ._report import Report
 from ._scheduler import Operations, Scheduler, check_operations
 from ._stats import ClientStats
 from ._version import __version__
-
-Related = Iterable["str | Mapping[str, Any]"]
-
-
-def _positive(name: str, value: object, kind: type = float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigurationError(f"{name}: expected a number > 0, got {value!r}")
-    if kind is int and not isinstance(value, int):
-        raise ConfigurationError(f"{name}: expected a whole number, got {value!r}")
 
 
 class AsyncClient:
@@ -106,12 +96,12 @@ class AsyncClient:
             or not (1 <= chunk_size <= MAX_CHUNK_SIZE)
         ):
             raise ConfigurationError(f"chunk_size: expected 1 to 100, got {chunk_size!r}")
-        _positive("timeout", timeout)
-        _positive("max_tries", max_tries, int)
-        _positive("max_retry_time", max_retry_time)
-        _positive("backoff_base", backoff_base)
-        _positive("backoff_cap", backoff_cap)
-        _positive("max_buffered", max_buffered, int)
+        positive("timeout", timeout)
+        positive("max_tries", max_tries, int)
+        positive("max_retry_time", max_retry_time)
+        positive("backoff_base", backoff_base)
+        positive("backoff_cap", backoff_cap)
+        positive("max_buffered", max_buffered, int)
         if isinstance(linger, bool) or not isinstance(linger, (int, float)) or linger < 0:
             raise ConfigurationError(f"linger: expected seconds >= 0, got {linger!r}")
         if session is not None and not isinstance(session, aiohttp.ClientSession):
@@ -271,7 +261,7 @@ class AsyncClient:
         return ResultStream(self._job(ops, credit_budget, max(max_waiting, self.chunk_size)))
 
     def _job(self, ops: Operations, credit_budget: int | None, stream_limit: int | None) -> Job:
-        _budget(credit_budget)
+        budget(credit_budget)
         check_operations(ops)
         self._check_open()
         self._get_session()  # made now, in the caller's loop, not by a call in flight
@@ -303,10 +293,8 @@ class AsyncClient:
         self._get_session()
         shared = await self._coalescer.submit(ops)
         report = Report(shared.results, shared.calls)
-        if shared.credits_exhausted:
-            raise CreditsExhaustedError(
-                "Zoho says the org's API credits for the day are spent", report
-            )
+        if shared.stop is not None:  # spent credits, a closed session: as run() would raise
+            raise shared.stop.error(shared.stop.message, report)
         return report
 
     async def link(
@@ -324,13 +312,13 @@ class AsyncClient:
         related external field) and the relation's fields (``{"id": ..., "Member_Status":
         "Active"}``).
         """
-        key = _related_key(external, module)
+        key = related_key(external, module)
 
         def make(item: str | Mapping[str, Any]) -> Link:
-            related_id, fields = _split(item, key)
+            related_id, fields = split(item, key)
             return Link(module, record_id, related_list, related_id, fields, external)
 
-        return await self._small(_build(related, make))
+        return await self._small(build(related, make))
 
     async def delink(
         self,
@@ -342,13 +330,13 @@ class AsyncClient:
         external: str | None = None,
     ) -> Report:
         """Remove the relations between one parent record and the given related records."""
-        key = _related_key(external, module)
+        key = related_key(external, module)
 
         def make(item: str | Mapping[str, Any]) -> Delink:
-            related_id, _ = _split(item, key)
+            related_id, _ = split(item, key)
             return Delink(module, record_id, related_list, related_id, external)
 
-        return await self._small(_build(related, make))
+        return await self._small(build(related, make))
 
     async def update_records(
         self,
@@ -368,52 +356,9 @@ class AsyncClient:
         key = (ext.parent_field if ext else None) or "id"
 
         def make(record: Mapping[str, Any]) -> UpdateRecord:
-            record_id, fields = _split(record, key, need_fields=True)
+            record_id, fields = split(record, key, need_fields=True)
             return UpdateRecord(
                 module, record_id, fields or {}, external, trigger, apply_layout_rules
             )
 
-        return await self._small(_build(records, make))
-
-
-def _budget(credit_budget: int | None) -> None:
-    if credit_budget is not None and (
-        isinstance(credit_budget, bool) or not isinstance(credit_budget, int) or credit_budget < 0
-    ):
-        raise ConfigurationError(f"credit_budget: expected an int >= 0, got {credit_budget!r}")
-
-
-def _related_key(external: str | None, module: str) -> str:
-    ext = parse_external(external, module) if isinstance(external, str) else None
-    return (ext.related_field if ext else None) or "id"
-
-
-def _split(item: object, key: str, need_fields: bool = False) -> tuple[str, dict[str, Any] | None]:
-    """``"123"`` or ``{"id": "123", **fields}`` -> ``("123", fields)``."""
-    if isinstance(item, str) and not need_fields:
-        return item, None
-    if not isinstance(item, Mapping):
-        wanted = f"a dict with {key!r}" if need_fields else f"an id (str) or a dict with {key!r}"
-        raise InvalidOperationError("item", f"expected {wanted}, got {type(item).__name__}")
-    if key not in item:
-        raise InvalidOperationError(key, f"missing: each item needs {key!r}")
-    fields = {k: v for k, v in item.items() if k != key}
-    return item[key], fields or None
-
-
-def _build(items: Iterable[Any], make: Any) -> Iterable[Operation]:
-    """Operations from the items: all at once (so a bad item raises before any call) when they
-    are a collection, lazily when they are a stream."""
-
-    def each() -> Iterator[Operation]:
-        for index, item in enumerate(items):
-            try:
-                yield make(item)
-            except InvalidOperationError as error:
-                raise error.at(index) from None
-
-    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
-        raise InvalidOperationError(
-            "items", f"expected a list of items, got {type(items).__name__}"
-        )
-    return list(each()) if isinstance(items, Collection) else each()
+        return await self._small(build(records, make))

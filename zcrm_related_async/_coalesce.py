@@ -18,6 +18,7 @@ from collections.abc import Iterable
 import attrs
 
 from ._batching import Batcher, GroupKey, group_key
+from ._calls import Stop
 from ._exceptions import ZohoError
 from ._merge import Part
 from ._ops import Operation
@@ -42,7 +43,8 @@ class Shared:
 
     results: list[Result]
     calls: int
-    credits_exhausted: bool
+    #: why a call carrying them stopped its job (spent credits, a closed client), if one did
+    stop: Stop | None
 
 
 class Coalescer:
@@ -82,7 +84,7 @@ class Coalescer:
         return Shared(
             results,
             sum(job.calls for job in jobs),
-            any(job.stop is not None for job in jobs),
+            next((job.stop for job in jobs if job.stop is not None), None),
         )
 
     def _go(self, key: GroupKey) -> None:

@@ -18,8 +18,9 @@ from typing import Any, Generic, TypeVar
 
 import aiohttp
 
+from ._arguments import Related
 from ._auth import Auth, TokenSource
-from ._client import AsyncClient, Related
+from ._client import AsyncClient
 from ._config import (
     BACKOFF_BASE,
     BACKOFF_CAP,
@@ -36,6 +37,7 @@ from ._exceptions import ClientClosedError, ConfigurationError
 from ._limiter import Limiter
 from ._report import Report
 from ._scheduler import Operations
+from ._stats import ClientStats
 
 T = TypeVar("T")
 
@@ -155,6 +157,10 @@ class Client:
     def credits_remaining(self) -> int | None:
         """The org's API credits left, as Zoho last said (``X-API-CREDITS-REMAINING``)."""
         return self._async.credits_remaining
+
+    def stats(self) -> ClientStats:
+        """A snapshot of what the client has done so far: see :meth:`AsyncClient.stats`."""
+        return self._async.stats()
 
     def __enter__(self) -> Client:
         return self
