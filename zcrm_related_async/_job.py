@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterable
 from types import TracebackType
 from typing import Any
 
-from ._exceptions import ClientClosedError
+from ._exceptions import ClientClosedError, CreditsExhaustedError
 from ._merge import Part
 from ._outbox import Outbox
 from ._report import CompactResults, Report, Result
@@ -85,7 +85,11 @@ class Job:
             self.outbox.close()
         report = self._final_report()
         stop = self._scheduler.stop
-        if stop is not None and report is not None:  # a stream reports it in its results
+        # A stream gives spent credits as results (it keeps no report); a closed session ends
+        # it with the error, as a job.
+        if stop is not None and (report is not None or stop.error is not CreditsExhaustedError):
+            if report is None:
+                raise stop.error(stop.message, report)  # type: ignore[arg-type]
             not_done = f"{report.failed} of {len(report)} operations were not done"
             raise stop.error(f"{stop.message}; {not_done}", report)
         return report
@@ -100,9 +104,17 @@ class Job:
         return self._awaited().__await__()
 
     async def _awaited(self) -> Report:
-        report = await self._task
+        report = await self._outcome()
         assert report is not None, "a stream's job is not awaited for a report"
         return report
+
+    async def _outcome(self) -> Report | None:
+        try:
+            return await self._task
+        except asyncio.CancelledError:
+            if self._closing and self._task.cancelled():  # closed before it even began
+                raise ClientClosedError(_CLOSED, self._final_report()) from None
+            raise
 
     def cancel(self) -> None:
         """Stop the job at once; :meth:`wait` for it before reading :meth:`report`."""
@@ -151,7 +163,10 @@ class ResultStream(AsyncIterator[tuple[int, Result]]):
     Results are handed over through a bounded queue: while the consumer does not take them,
     the job stops reading input (a slow consumer slows the job). The job ends when the stream
     is exhausted, closed (``aclose()``, ``async with``), or dropped: a stream let go of without
-    ``aclose()`` cancels its job when it is garbage collected.
+    ``aclose()`` cancels its job when it is garbage collected. An error that ends the job (a
+    bad item, the input's own exception, a closed client) is raised once every result before
+    it was yielded: the stream has then given one result per operation read, and keeps none,
+    so the error carries no ``report``.
     """
 
     def __init__(self, job: Job) -> None:
@@ -171,7 +186,7 @@ class ResultStream(AsyncIterator[tuple[int, Result]]):
                 self._entries = []
             got = await outbox.get()
             if got is None:  # the job is over: raise what ended it, if anything did
-                await self._job._task
+                await self._job._outcome()
                 raise StopAsyncIteration
             self._part, self._entries = got
             self._next = 0

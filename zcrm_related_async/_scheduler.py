@@ -100,6 +100,7 @@ class Scheduler:
         self._task_of: dict[int, asyncio.Task[None]] = {}  # id(chunk) -> its task, while running
         self._ready: deque[Chunk] = deque()  # chunks not handed to a unit of work yet
         self._budget = credit_budget
+        self._admitted = 0  # requests the budget let through
         #: why nothing more is sent, once the job stopped early (spent credits, budget)
         self.stop: Stop | None = None
         self._not_sent: Failed | None = None
@@ -118,10 +119,14 @@ class Scheduler:
     def admit(self) -> Failed | None:
         """The gate before every request (see ``_calls.Gate``)."""
         budget = self._budget
-        if self._not_sent is None and budget is not None and self.count.tries >= budget:
-            self._not_sent = Failed(
-                NOT_ATTEMPTED, f"not sent: the job's credit budget of {self._budget} is spent"
-            )
+        if self._not_sent is None and budget is not None:
+            # Counted as admitted, not as answered: tries under way spend the budget already.
+            if self._admitted >= budget:
+                self._not_sent = Failed(
+                    NOT_ATTEMPTED, f"not sent: the job's credit budget of {budget} is spent"
+                )
+            else:
+                self._admitted += 1
         return self._not_sent
 
     def stop_reading(self) -> None:

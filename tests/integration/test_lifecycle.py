@@ -140,3 +140,18 @@ async def test_a_session_closed_by_its_owner_mid_job_stops_the_job_with_its_repo
         codes = check_report(report, ops, fake_zoho)
         assert codes.get("NOT_ATTEMPTED", 0) > 0
         await zoho.close()
+
+
+async def test_a_job_closed_before_it_began_raises_client_closed_with_its_report(
+    fake_zoho: FakeZoho, make_client: ClientFactory
+) -> None:
+    zoho = make_client()
+    ops = links(3, 100)
+    job = zoho.start(ops)
+    await zoho.close()  # the job's task has not run a step yet
+    with pytest.raises(ClientClosedError) as caught:
+        await job
+    report = caught.value.report
+    assert report is not None
+    assert check_report(report, ops, fake_zoho) == {"NOT_ATTEMPTED": 300}
+    assert fake_zoho.stats.requests == 0
