@@ -181,6 +181,8 @@ class Scheduler:
         batch = READ_BATCH
         if isinstance(ops, AsyncIterable):
             async for op in ops:
+                if self._not_sent is not None:  # its result comes at once: room for it first
+                    await self._outbox.room(1)
                 ready = self._take(op)
                 if ready:
                     self._ready.extend(ready)
@@ -193,6 +195,8 @@ class Scheduler:
                     return
             return
         for op in ops:
+            if self._not_sent is not None:  # its result comes at once: room for it first
+                await self._outbox.room(1)
             ready = self._take(op)
             if ready:
                 self._ready.extend(ready)
@@ -215,7 +219,7 @@ class Scheduler:
         if late is None or late.code(0) != self._not_sent.code:
             late = self._late = ListPart(self._not_sent)
         late.ops.append(checked)
-        self._put(late, None, False, ((index, len(late.ops) - 1),))
+        self._put(late, None, True, ((index, len(late.ops) - 1),))
         return []
 
     async def _spawn_ready(self) -> None:
@@ -252,10 +256,11 @@ class Scheduler:
     def _put(
         self, part: Part, chunk: Chunk | None, promised: bool, where: Iterable[tuple[int, int]] = ()
     ) -> None:
+        """Into the outbox; ``promised``: the room these results take was reserved."""
         answered = list(entries(chunk)) if chunk is not None else list(where)
         if self._tally is not None:
             self._tally(part, (position for _, position in answered))
-        self._outbox.put(part, answered, chunk.answers() if promised and chunk else 0)
+        self._outbox.put(part, answered, len(answered) if promised else 0)
 
     async def _carry(self, chunk: Chunk) -> None:
         """The chunk's unit of work: exactly one outcome for each of its operations."""

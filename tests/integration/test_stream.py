@@ -100,3 +100,21 @@ async def test_reading_a_plain_iterable_lets_the_loop_turn(
         ticking.cancel()
     first, last = during
     assert last - first >= 99_000 // 512 - 1
+
+
+async def test_results_of_operations_read_after_the_credits_ran_out_wait_within_the_bound(
+    make_client: ClientFactory,
+) -> None:
+    async with FakeZoho(credits=2, log_requests=False) as fake:
+        stream = make_client(fake, max_concurrency=1, linger=0).stream(
+            iter(campaign_links(50, 100)), max_waiting=300
+        )
+        most = 0
+        codes: dict[str, int] = {}
+        async for _, result in stream:
+            most = max(most, stream.waiting + 1)
+            codes[result.code] = codes.get(result.code, 0) + 1
+            if sum(codes.values()) % 10 == 0:
+                await asyncio.sleep(0)
+        assert codes == {"SUCCESS": 200, "API_CREDITS_EXHAUSTED": 4800}
+        assert most <= 300
