@@ -9,6 +9,7 @@ from ._auth import Auth, CallableAuth, RefreshTokenAuth, StaticTokenAuth
 from ._client import AsyncClient
 from ._exceptions import (
     AuthError,
+    ClientClosedError,
     ConfigurationError,
     CreditsExhaustedError,
     InvalidOperationError,
@@ -18,11 +19,12 @@ from ._exceptions import (
     TokenRefreshError,
     ZohoError,
 )
-from ._job import Job
+from ._job import Job, ResultStream
 from ._limiter import Limiter, LocalLimiter
 from ._ops import Delink, Link, Operation, UpdateRecord
 from ._redis import RedisLimiter
 from ._report import Report, Result
+from ._stats import ClientStats
 from ._sync import Client
 from ._version import __version__
 
@@ -32,6 +34,8 @@ __all__ = [
     "AuthError",
     "CallableAuth",
     "Client",
+    "ClientClosedError",
+    "ClientStats",
     "ConfigurationError",
     "CreditsExhaustedError",
     "Delink",
@@ -48,6 +52,7 @@ __all__ = [
     "RefreshTokenAuth",
     "Report",
     "Result",
+    "ResultStream",
     "StaticTokenAuth",
     "TokenRefreshError",
     "UpdateRecord",

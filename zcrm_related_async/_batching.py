@@ -51,11 +51,23 @@ class Chunk:
     positions: dict[str, int] = attrs.Factory(dict)
     #: HTTP requests made for this chunk so far (kept by the sender)
     attempts: int = 0
+    #: of those, the ones that never connected (nothing was sent)
+    unconnected: int = 0
     #: a chunk of the same group that must be done before this one is sent
     after: Chunk | None = None
 
     def __len__(self) -> int:
         return len(self.ops)
+
+    @property
+    def sent(self) -> bool:
+        """Whether a request carrying it may have reached Zoho (and been applied)."""
+        return self.attempts > self.unconnected
+
+    def answers(self) -> int:
+        """Input positions it answers: its operations and their duplicates."""
+        duplicates = self.duplicates
+        return len(self.indices) + (sum(map(len, duplicates.values())) if duplicates else 0)
 
 
 class Batcher:

@@ -3,75 +3,96 @@
 A slot of the org's limit is held for the HTTP request alone: waiting out a backoff or a token
 refresh holds none, so other chunks keep the org busy meanwhile. Before each request the job's
 gate says whether it may still spend a credit (credits not spent, budget not reached).
+
+Each failed try is one of two kinds. *Transient*: the answer says nothing about the records
+(``Verdict.RETRY``: a 5xx, a concurrency 429, a lost or unreadable answer, no slot from a shared
+limiter); the chunk waits (``RetryBudget``) and tries again, and only when its tries run out
+does the last failure become its outcome. *Final*: Zoho's answer stands for the records.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Generator, Mapping
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol
 
 import aiohttp
 import attrs
-import backoff
-from backoff.types import Details
 
 from ._auth import Auth
 from ._batching import Chunk
 from ._config import BACKOFF_BASE, BACKOFF_CAP, RETRY_AFTER_CAP
-from ._exceptions import AuthError, LimiterUnavailableError
+from ._exceptions import (
+    AuthError,
+    ClientClosedError,
+    CreditsExhaustedError,
+    LimiterUnavailableError,
+    ZohoError,
+)
 from ._limiter import AdaptiveWindow, Limiter
 from ._merge import ChunkPart, Failed
 from ._report import (
     API_CREDITS_EXHAUSTED,
     AUTH_FAILED,
     LIMITER_UNAVAILABLE,
+    NOT_ATTEMPTED,
     NOT_SENT_CREDITS,
+    REQUEST_TOO_LARGE,
+    Report,
 )
-from ._retry import CREDITS_HEADER, Verdict, classify, parse_retry_after, retry_wait
+from ._retry import (
+    CREDITS_HEADER,
+    RetryBudget,
+    Verdict,
+    classify,
+    parse_credits_remaining,
+    parse_retry_after,
+)
+from ._stats import ClientCounters, RequestCount
 from ._transport import RawResponse, TransportError, send
-from ._wire import Parsed, WholeCall, build_request, parse_response
+from ._wire import Parsed, PerRecord, WholeCall, build_request, parse_response
 
 log = logging.getLogger("zcrm_related_async")
 
 #: Replays with a token another caller refreshed meanwhile (no refresh of our own).
 _MAX_CATCH_UPS = 3
+_TOO_LARGE = Failed(REQUEST_TOO_LARGE, "Zoho refused the call as too large (HTTP 413)")
 
 
 class Gate(Protocol):
-    """The job's say on each request."""
+    """The job's say on each request, and its own count of them."""
+
+    count: RequestCount
 
     def admit(self) -> Failed | None:
-        """``None``: send (one credit is spent); otherwise why the job sends nothing more."""
+        """``None``: send; otherwise why the job sends nothing more."""
+
+
+@attrs.frozen
+class Stop:
+    """Why a job sends nothing more: ``failed`` is the outcome of what it does not send, and
+    the job ends by raising ``error(message, report)``."""
+
+    failed: Failed
+    error: Callable[[str, Report], ZohoError]
+    message: str
 
 
 @attrs.frozen
 class CallOutcome:
-    """What became of one chunk after all its tries."""
+    """What became of one chunk after all its tries; ``stop``, if set, stops the whole job."""
 
     part: ChunkPart
-    attempts: int
-    credits_exhausted: bool
+    stop: Stop | None = None
 
 
 class _NotSent(Exception):
     def __init__(self, outcome: Failed) -> None:
         super().__init__(outcome.code)
         self.outcome = outcome
-
-
-class _TryAgain(Exception):
-    def __init__(
-        self, outcome: Parsed | Failed, http_status: int | None, retry_after: float | None
-    ):
-        super().__init__(_describe(outcome))
-        self.outcome = outcome
-        self.http_status = http_status
-        self.retry_after = retry_after
 
 
 @attrs.define
@@ -93,24 +114,10 @@ class ChunkSender:
     random: Callable[[], float] = random.random
     #: the last ``X-API-CREDITS-REMAINING`` Zoho sent, if it ever did
     credits_remaining: int | None = None
-    #: requests sent so far
-    calls: int = 0
-
-    def _waits(self) -> Generator[float, Any, None]:
-        # backoff primes the generator with send(None), then sends each _TryAgain.
-        error = yield 0.0
-        retry = 0
-        while True:
-            retry += 1
-            after = error.retry_after if isinstance(error, _TryAgain) else None
-            error = yield retry_wait(
-                retry,
-                after,
-                base=self.backoff_base,
-                cap=self.backoff_cap,
-                retry_after_cap=RETRY_AFTER_CAP,
-                random=self.random,
-            )
+    counters: ClientCounters = attrs.Factory(ClientCounters)
+    #: The seam for a client-wide gate (an outage pause shared by every chunk): awaited before
+    #: each try takes its place in the window. ``None``: no gate.
+    pause: Callable[[], Awaitable[None]] | None = None
 
     async def _request(
         self,
@@ -122,23 +129,27 @@ class ChunkSender:
         body: bytes | None,
     ) -> RawResponse:
         """One request under a place in the window and a slot of the limiter."""
+        if self.pause is not None:
+            await self.pause()
+        session = self.session()  # raises ClientClosedError: nothing is sent then
+        waiting = time.monotonic()
         epoch = await self.window.acquire() if self.window else 0
         throttled: bool | None = None
         try:
             async with self.limiter.slot():
+                self.counters.slot_wait += time.monotonic() - waiting
                 stop = gate.admit()
                 if stop is not None:
                     raise _NotSent(stop)
-                chunk.attempts += 1
-                self.calls += 1
-                raw = await send(
-                    self.session(),
-                    method,
-                    url,
-                    headers,
-                    body,
-                    aiohttp.ClientTimeout(total=self.timeout),
-                )
+                chunk.attempts += 1  # from here on, the call may reach Zoho
+                try:
+                    raw = await send(
+                        session, method, url, headers, body, aiohttp.ClientTimeout(self.timeout)
+                    )
+                except TransportError as exc:
+                    self._count(chunk, gate, None, exc.connected)
+                    raise
+                self._count(chunk, gate, raw.status, True)
             throttled = raw.status == 429
         finally:
             if self.window:
@@ -148,39 +159,61 @@ class ChunkSender:
         await asyncio.sleep(0)
         return raw
 
+    def _count(self, chunk: Chunk, gate: Gate, status: int | None, connected: bool) -> None:
+        """The one place a try is counted: for the client, the job and the chunk."""
+        for count in (self.counters.requests, gate.count):
+            count.tries += 1
+            if not connected:
+                count.not_connected += 1
+        if not connected:
+            chunk.unconnected += 1
+        if status is not None:
+            self.counters.by_status[status] += 1
+
     async def send(self, chunk: Chunk, gate: Gate) -> CallOutcome:
-        """Carry ``chunk`` through its tries."""
+        """Carry ``chunk`` through its tries; returns its outcome, never raises but for
+        cancellation (or a bug, which the job's unit of work turns into ``CLIENT_ERROR``)."""
         request = build_request(self.version, chunk)
         url = self.api_domain + request.path
         headers = {"Content-Type": "application/json"} if request.body is not None else {}
         if request.external:
             headers["X-EXTERNAL"] = request.external
-        exhausted = False
-        last: tuple[Parsed | Failed, int | None] | None = None
-
-        async def attempt() -> tuple[Parsed, int]:
-            nonlocal exhausted, last
-            refreshed = False
-            catch_ups = 0
-            while True:
+        tries = RetryBudget(
+            self.max_tries,
+            self.max_retry_time,
+            time.monotonic(),
+            self.backoff_base,
+            self.backoff_cap,
+            RETRY_AFTER_CAP,
+            self.random,
+        )
+        last: tuple[Parsed | Failed, int | None] | None = None  # the last transient failure
+        refreshed = False
+        catch_ups = 0
+        while True:
+            retry_after: float | None = None
+            try:
                 token = await self.auth.token(self.session(), self.accounts_url, self.timeout)
                 headers["Authorization"] = f"Zoho-oauthtoken {token}"
-                try:
-                    raw = await self._request(
-                        chunk, gate, request.method, url, headers, request.body
-                    )
-                except TransportError as exc:
-                    last = (Failed(exc.code, exc.message), None)
-                    raise _TryAgain(last[0], None, None) from None
-                except LimiterUnavailableError as exc:  # nothing was sent: try again later
-                    raise _TryAgain(Failed(LIMITER_UNAVAILABLE, str(exc)), None, None) from None
+                raw = await self._request(chunk, gate, request.method, url, headers, request.body)
+            except TransportError as exc:
+                last = (Failed(exc.code, exc.message), None)
+            except LimiterUnavailableError as exc:  # nothing was sent: try again later
+                last = (Failed(LIMITER_UNAVAILABLE, str(exc)), None)
+            except AuthError as exc:
+                return self._done(chunk, Failed(AUTH_FAILED, str(exc)), None)
+            except _NotSent as stopped:
+                # Tried before and stopped now: the last answer is the truth; never tried: not sent.
+                outcome, status = last if last is not None else (stopped.outcome, None)
+                return self._done(chunk, outcome, status)
+            except ClientClosedError as error:
+                stop = _closed(error)
+                outcome, status = last if last is not None else (stop.failed, None)
+                return self._done(chunk, outcome, status, stop)
+            else:
                 self._note_credits(raw.headers)
                 parsed = parse_response(raw.body, chunk)
                 verdict = classify(raw.status, parsed, raw.headers)
-                if verdict is Verdict.RETRY:
-                    last = (parsed, raw.status)
-                    after = parse_retry_after(raw.headers.get("Retry-After"), time.time())
-                    raise _TryAgain(parsed, raw.status, after)
                 if verdict is Verdict.REFRESH_TOKEN:
                     if not self.auth.is_current(token) and catch_ups < _MAX_CATCH_UPS:
                         catch_ups += 1  # another caller refreshed meanwhile: use its token
@@ -188,57 +221,65 @@ class ChunkSender:
                     if not refreshed and await self.auth.invalidate(token):
                         refreshed = True  # refresh once (for everyone), replay once
                         continue
-                exhausted = verdict is Verdict.CREDITS_EXHAUSTED
-                return parsed, raw.status
+                if verdict is not Verdict.RETRY:
+                    return self._final(chunk, parsed, raw.status, verdict)
+                if raw.status == 429:
+                    self.counters.throttled += 1
+                last = (parsed, raw.status)
+                retry_after = parse_retry_after(raw.headers.get("Retry-After"), time.time())
+            tries.tries += 1
+            wait = tries.next_wait(time.monotonic(), retry_after)
+            if wait is None:  # the tries ran out: the last transient failure is the outcome
+                return self._done(chunk, *last)
+            self.counters.retries += 1
+            refreshed, catch_ups = False, 0
+            _log_retry(request.method, request.path, last, tries.tries + 1, wait)
+            await asyncio.sleep(wait)
 
-        retrying = backoff.on_exception(
-            self._waits,
-            _TryAgain,
-            max_tries=self.max_tries,
-            max_time=self.max_retry_time,
-            jitter=None,
-            logger=None,
-            on_backoff=_log_backoff(request.method, request.path),
-        )(attempt)
-        outcome: Parsed | Failed
-        status: int | None
-        try:
-            outcome, status = await retrying()
-        except _TryAgain as gave_up:
-            outcome, status = gave_up.outcome, gave_up.http_status
-        except AuthError as exc:
-            outcome, status = Failed(AUTH_FAILED, str(exc)), None
-        except _NotSent as stopped:
-            # Tried before and stopped now: the last answer is the truth; never tried: not sent.
-            outcome, status = last if last is not None else (stopped.outcome, None)
-        if exhausted and isinstance(outcome, WholeCall):
-            outcome = Failed(API_CREDITS_EXHAUSTED, outcome.answer.message or NOT_SENT_CREDITS)
-        part = ChunkPart(chunk, outcome, status, chunk.attempts)
-        return CallOutcome(part, chunk.attempts, exhausted)
+    def _final(self, chunk: Chunk, parsed: Parsed, status: int, verdict: Verdict) -> CallOutcome:
+        if verdict is Verdict.CREDITS_EXHAUSTED:
+            message = parsed.answer.message if isinstance(parsed, WholeCall) else ""
+            failed = Failed(API_CREDITS_EXHAUSTED, message or NOT_SENT_CREDITS)
+            return self._done(chunk, failed, status, _CREDITS_SPENT)
+        if status == 413 and not isinstance(parsed, PerRecord):
+            return self._done(chunk, _TOO_LARGE, status)
+        return self._done(chunk, parsed, status)
+
+    def _done(
+        self, chunk: Chunk, outcome: Parsed | Failed, status: int | None, stop: Stop | None = None
+    ) -> CallOutcome:
+        return CallOutcome(ChunkPart(chunk, outcome, status, chunk.attempts), stop)
 
     def _note_credits(self, headers: Mapping[str, str]) -> None:
-        remaining = headers.get(CREDITS_HEADER)
+        remaining = parse_credits_remaining(headers.get(CREDITS_HEADER))
         if remaining is not None:
-            with contextlib.suppress(ValueError):  # a header we cannot read tells nothing
-                self.credits_remaining = int(float(remaining))
+            self.credits_remaining = remaining
 
 
-def _log_backoff(method: str, path: str) -> Callable[[Details], None]:
-    def on_backoff(details: Details) -> None:
-        error = details.get("exception")
-        why = str(error) if isinstance(error, _TryAgain) else "?"
-        status = error.http_status if isinstance(error, _TryAgain) else None
-        log.info(
-            "retrying %s %s after %s (HTTP %s), try %d, waiting %.2fs",
-            method,
-            path.split("?", 1)[0],
-            why,
-            status,
-            details["tries"] + 1,
-            details["wait"],
-        )
+_CREDITS_SPENT = Stop(
+    Failed(API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS),
+    CreditsExhaustedError,
+    "Zoho says the org's API credits for the day are spent",
+)
 
-    return on_backoff
+
+def _closed(error: ClientClosedError) -> Stop:
+    return Stop(Failed(NOT_ATTEMPTED, f"not sent: {error}"), ClientClosedError, str(error))
+
+
+def _log_retry(
+    method: str, path: str, last: tuple[Parsed | Failed, int | None], attempt: int, wait: float
+) -> None:
+    outcome, status = last
+    log.info(
+        "retrying %s %s after %s (HTTP %s), try %d, waiting %.2fs",
+        method,
+        path.split("?", 1)[0],
+        _describe(outcome),
+        status,
+        attempt,
+        wait,
+    )
 
 
 def _describe(outcome: Parsed | Failed) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator, Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 
+from ._aimd import slots
+from ._arguments import Related, budget, build, positive, related_key, split
 from ._auth import Auth, CallableAuth, StaticTokenAuth, TokenSource
 from ._batching import Batcher
 from ._calls import ChunkSender
@@ -21,6 +22,7 @@ from ._config import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_RETRY_TIME,
     DEFAULT_MAX_TRIES,
+    DEFAULT_STREAM_LIMIT,
     DEFAULT_TIMEOUT,
     DEFAULT_VERSION,
     MAX_CHUNK_SIZE,
@@ -29,23 +31,18 @@ from ._config import (
     default_accounts_url,
     resolve_api_domain,
 )
-from ._exceptions import ConfigurationError, CreditsExhaustedError, InvalidOperationError
-from ._job import Job
+from ._exceptions import (
+    ClientClosedError,
+    ConfigurationError,
+)
+from ._job import Job, ResultStream
 from ._limiter import AdaptiveWindow, Limiter, LocalLimiter
-from ._merge import Part
 from ._ops import Delink, Link, Operation, UpdateRecord, parse_external
-from ._report import Report, Result
-from ._scheduler import Operations, ResultSink, Scheduler, check_operations
+from ._outbox import Outbox
+from ._report import Report
+from ._scheduler import Operations, Scheduler, check_operations
+from ._stats import ClientStats
 from ._version import __version__
-
-Related = Iterable["str | Mapping[str, Any]"]
-
-
-def _positive(name: str, value: object, kind: type = float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigurationError(f"{name}: expected a number > 0, got {value!r}")
-    if kind is int and not isinstance(value, int):
-        raise ConfigurationError(f"{name}: expected a whole number, got {value!r}")
 
 
 class AsyncClient:
@@ -100,12 +97,12 @@ class AsyncClient:
             or not (1 <= chunk_size <= MAX_CHUNK_SIZE)
         ):
             raise ConfigurationError(f"chunk_size: expected 1 to 100, got {chunk_size!r}")
-        _positive("timeout", timeout)
-        _positive("max_tries", max_tries, int)
-        _positive("max_retry_time", max_retry_time)
-        _positive("backoff_base", backoff_base)
-        _positive("backoff_cap", backoff_cap)
-        _positive("max_buffered", max_buffered, int)
+        positive("timeout", timeout)
+        positive("max_tries", max_tries, int)
+        positive("max_retry_time", max_retry_time)
+        positive("backoff_base", backoff_base)
+        positive("backoff_cap", backoff_cap)
+        positive("max_buffered", max_buffered, int)
         if isinstance(linger, bool) or not isinstance(linger, (int, float)) or linger < 0:
             raise ConfigurationError(f"linger: expected seconds >= 0, got {linger!r}")
         if session is not None and not isinstance(session, aiohttp.ClientSession):
@@ -123,6 +120,8 @@ class AsyncClient:
         self._max_buffered = max_buffered
         self._session = session
         self._owns_session = session is None
+        self._closed = False
+        self._jobs: set[Job] = set()
         self._sender = ChunkSender(
             session=self._get_session,
             api_domain=self.api_domain,
@@ -138,7 +137,9 @@ class AsyncClient:
             backoff_cap=float(backoff_cap),
         )
         self._coalescer = (
-            Coalescer(self._sender.send, chunk_size, float(linger)) if linger > 0 else None
+            Coalescer(self._sender.send, chunk_size, float(linger), self._sender.counters.by_code)
+            if linger > 0
+            else None
         )
 
     def __repr__(self) -> str:
@@ -148,14 +149,27 @@ class AsyncClient:
         )
 
     def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or (self._owns_session and self._session.closed):
+        """The session for the next request; never a new one behind the user's back."""
+        self._check_open()
+        if self._session is None:
             connector = aiohttp.TCPConnector(limit=max(100, self.max_concurrency * 2))
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers={"User-Agent": f"zcrm-related-async/{__version__}"},
             )
-            self._owns_session = True
         return self._session
+
+    def _check_open(self) -> None:
+        """Refuse use of a closed client, or of a closed session the user passed, at once."""
+        if self._closed:
+            raise ClientClosedError("this AsyncClient is closed")
+        session = self._session
+        if session is not None and session.closed:
+            if self._owns_session:  # closed by someone else than close(): still closed
+                raise ClientClosedError("this AsyncClient's own session was closed")
+            raise ClientClosedError(
+                "the aiohttp.ClientSession passed as session= is closed; pass an open one"
+            )
 
     async def __aenter__(self) -> AsyncClient:
         self._get_session()
@@ -171,19 +185,45 @@ class AsyncClient:
 
     @property
     def calls(self) -> int:
-        """HTTP requests this client has sent so far, for every caller (each spends a credit)."""
-        return self._sender.calls
+        """HTTP requests this client has sent so far that may have reached Zoho, for every
+        caller (each may spend an API credit); tries that never connected are not counted."""
+        return self._sender.counters.requests.sent
 
     @property
     def credits_remaining(self) -> int | None:
         """The org's API credits left, as Zoho last said (``X-API-CREDITS-REMAINING``)."""
         return self._sender.credits_remaining
 
+    def stats(self) -> ClientStats:
+        """A snapshot of what this client has done so far (see :class:`ClientStats`)."""
+        window = self._sender.window
+        return ClientStats.of(
+            self._sender.counters,
+            slots(window.window) if window is not None else None,
+            self._sender.credits_remaining,
+        )
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called; a closed client refuses every use."""
+        return self._closed
+
     async def close(self) -> None:
-        """Send what waits in linger pools, then close the HTTP session if this client made
-        it (a session you passed stays open)."""
+        """Close the client: send what waits in linger pools, end every job still running
+        (each raises :class:`ClientClosedError` carrying its complete report; a stream raises
+        it after its last result), then close the HTTP session if this client made it (a
+        session you passed stays open). Any later use raises :class:`ClientClosedError`.
+        Closing twice is harmless."""
+        if self._closed:
+            return
         if self._coalescer is not None:
             await self._coalescer.close()
+        self._closed = True
+        jobs = list(self._jobs)
+        for job in jobs:
+            job.close()
+        for job in jobs:
+            await job.wait()
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
 
@@ -193,63 +233,69 @@ class AsyncClient:
         generator and is read as a stream. Returns one result per operation, in input order.
 
         Raises :class:`InvalidOperationError` for bad input (before any call when ``ops`` is a
-        list or tuple) and :class:`CreditsExhaustedError` when the org's credits run out.
-        With ``credit_budget``, the job makes at most that many requests (each spends an API
-        credit); operations it could not send then report ``NOT_ATTEMPTED``.
+        list or tuple) and :class:`CreditsExhaustedError` when the org's credits run out; an
+        exception raised after the job started sending carries ``report`` (see
+        :class:`Job`). With ``credit_budget``, the job makes at most that many requests (each
+        spends an API credit); operations it could not send then report ``NOT_ATTEMPTED``.
         """
         return await self.start(ops, credit_budget=credit_budget)
 
     def start(self, ops: Operations, *, credit_budget: int | None = None) -> Job:
         """Start ``run(ops)`` in the background and return its :class:`Job` (await it for the
-        report, or cancel it and still get a report for every operation)."""
-        _budget(credit_budget)
-        check_operations(ops)
-        return Job(lambda sink: self._scheduler(sink, credit_budget), ops)
+        report; cancel or stop it and still get a report for every operation)."""
+        return self._job(ops, credit_budget, None)
 
-    async def stream(
-        self, ops: Operations, *, credit_budget: int | None = None
-    ) -> AsyncGenerator[tuple[int, Result], None]:
+    def stream(
+        self,
+        ops: Operations,
+        *,
+        credit_budget: int | None = None,
+        max_waiting: int = DEFAULT_STREAM_LIMIT,
+    ) -> ResultStream:
         """Like :meth:`run`, but yield ``(input position, result)`` as calls complete, keeping
-        nothing: for jobs too large to hold a report of. Spent credits are not raised here;
-        the remaining operations come out with the code ``API_CREDITS_EXHAUSTED``."""
-        queue: asyncio.Queue[tuple[int, Result] | None] = asyncio.Queue()
-        _budget(credit_budget)
+        nothing: for jobs too large to hold a report of. Results waiting for the consumer
+        plus those of the calls under way stay within ``max_waiting`` (at least a chunk): a
+        slow consumer slows the job. Spent credits are not raised here; the remaining
+        operations come out with the code ``API_CREDITS_EXHAUSTED``."""
+        if isinstance(max_waiting, bool) or not isinstance(max_waiting, int) or max_waiting < 1:
+            raise ConfigurationError(f"max_waiting: expected an int >= 1, got {max_waiting!r}")
+        return ResultStream(self._job(ops, credit_budget, max(max_waiting, self.chunk_size)))
+
+    def _job(self, ops: Operations, credit_budget: int | None, stream_limit: int | None) -> Job:
+        budget(credit_budget)
         check_operations(ops)
+        self._check_open()
+        self._get_session()  # made now, in the caller's loop, not by a call in flight
+        tally = self._sender.counters.by_code
 
-        def sink(part: Part, where: Iterable[tuple[int, int]]) -> None:
-            for index, position in where:
-                queue.put_nowait((index, part.result(position)))
+        def scheduler(outbox: Outbox) -> Scheduler:
+            batcher = Batcher(self.chunk_size, self._max_buffered)
+            return Scheduler(
+                batcher,
+                self._sender.send,
+                2 * self.max_concurrency + 2,
+                outbox,
+                credit_budget,
+                lambda part, positions: part.tally(tally, positions),
+            )
 
-        scheduler = self._scheduler(sink, credit_budget)
-        task = asyncio.get_running_loop().create_task(scheduler.run(ops))
-        task.add_done_callback(lambda _: queue.put_nowait(None))
-        try:
-            while (item := await queue.get()) is not None:
-                yield item
-            await task
-        finally:
-            if not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-
-    def _scheduler(self, sink: ResultSink, credit_budget: int | None = None) -> Scheduler:
-        batcher = Batcher(self.chunk_size, self._max_buffered)
-        return Scheduler(
-            batcher, self._sender.send, 2 * self.max_concurrency + 2, sink, credit_budget
-        )
+        job = Job(scheduler, ops, stream_limit=stream_limit)
+        self._jobs.add(job)
+        job.add_done_callback(self._jobs.discard)
+        return job
 
     async def _small(self, ops: Iterable[Operation]) -> Report:
         """Fewer records than a chunk share calls with other callers (see ``_coalesce``)."""
+        self._check_open()
         if self._coalescer is None or not isinstance(ops, list):
             return await self.run(ops)
         if not 0 < len(ops) < self.chunk_size:
             return await self.run(ops)
+        self._get_session()
         shared = await self._coalescer.submit(ops)
         report = Report(shared.results, shared.calls)
-        if shared.credits_exhausted:
-            raise CreditsExhaustedError(
-                "Zoho says the org's API credits for the day are spent", report
-            )
+        if shared.stop is not None:  # spent credits, a closed session: as run() would raise
+            raise shared.stop.error(shared.stop.message, report)
         return report
 
     async def link(
@@ -267,13 +313,13 @@ class AsyncClient:
         related external field) and the relation's fields (``{"id": ..., "Member_Status":
         "Active"}``).
         """
-        key = _related_key(external, module)
+        key = related_key(external, module)
 
         def make(item: str | Mapping[str, Any]) -> Link:
-            related_id, fields = _split(item, key)
+            related_id, fields = split(item, key)
             return Link(module, record_id, related_list, related_id, fields, external)
 
-        return await self._small(_build(related, make))
+        return await self._small(build(related, make))
 
     async def delink(
         self,
@@ -285,13 +331,13 @@ class AsyncClient:
         external: str | None = None,
     ) -> Report:
         """Remove the relations between one parent record and the given related records."""
-        key = _related_key(external, module)
+        key = related_key(external, module)
 
         def make(item: str | Mapping[str, Any]) -> Delink:
-            related_id, _ = _split(item, key)
+            related_id, _ = split(item, key)
             return Delink(module, record_id, related_list, related_id, external)
 
-        return await self._small(_build(related, make))
+        return await self._small(build(related, make))
 
     async def update_records(
         self,
@@ -311,52 +357,9 @@ class AsyncClient:
         key = (ext.parent_field if ext else None) or "id"
 
         def make(record: Mapping[str, Any]) -> UpdateRecord:
-            record_id, fields = _split(record, key, need_fields=True)
+            record_id, fields = split(record, key, need_fields=True)
             return UpdateRecord(
                 module, record_id, fields or {}, external, trigger, apply_layout_rules
             )
 
-        return await self._small(_build(records, make))
-
-
-def _budget(credit_budget: int | None) -> None:
-    if credit_budget is not None and (
-        isinstance(credit_budget, bool) or not isinstance(credit_budget, int) or credit_budget < 0
-    ):
-        raise ConfigurationError(f"credit_budget: expected an int >= 0, got {credit_budget!r}")
-
-
-def _related_key(external: str | None, module: str) -> str:
-    ext = parse_external(external, module) if isinstance(external, str) else None
-    return (ext.related_field if ext else None) or "id"
-
-
-def _split(item: object, key: str, need_fields: bool = False) -> tuple[str, dict[str, Any] | None]:
-    """``"123"`` or ``{"id": "123", **fields}`` -> ``("123", fields)``."""
-    if isinstance(item, str) and not need_fields:
-        return item, None
-    if not isinstance(item, Mapping):
-        wanted = f"a dict with {key!r}" if need_fields else f"an id (str) or a dict with {key!r}"
-        raise InvalidOperationError("item", f"expected {wanted}, got {type(item).__name__}")
-    if key not in item:
-        raise InvalidOperationError(key, f"missing: each item needs {key!r}")
-    fields = {k: v for k, v in item.items() if k != key}
-    return item[key], fields or None
-
-
-def _build(items: Iterable[Any], make: Any) -> Iterable[Operation]:
-    """Operations from the items: all at once (so a bad item raises before any call) when they
-    are a collection, lazily when they are a stream."""
-
-    def each() -> Iterator[Operation]:
-        for index, item in enumerate(items):
-            try:
-                yield make(item)
-            except InvalidOperationError as error:
-                raise error.at(index) from None
-
-    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
-        raise InvalidOperationError(
-            "items", f"expected a list of items, got {type(items).__name__}"
-        )
-    return list(each()) if isinstance(items, Collection) else each()
+        return await self._small(build(records, make))

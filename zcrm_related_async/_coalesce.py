@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Iterable
 
 import attrs
 
 from ._batching import Batcher, GroupKey, group_key
+from ._calls import Stop
 from ._exceptions import ZohoError
 from ._merge import Part
 from ._ops import Operation
+from ._outbox import Outbox
 from ._report import Result
 from ._scheduler import Scheduler, SendChunk
 
@@ -40,12 +43,16 @@ class Shared:
 
     results: list[Result]
     calls: int
-    credits_exhausted: bool
+    #: why a call carrying them stopped its job (spent credits, a closed client), if one did
+    stop: Stop | None
 
 
 class Coalescer:
-    def __init__(self, send: SendChunk, chunk_size: int, linger: float) -> None:
+    def __init__(
+        self, send: SendChunk, chunk_size: int, linger: float, by_code: Counter[str]
+    ) -> None:
         self._send = send
+        self._by_code = by_code
         self._chunk_size = chunk_size
         self._linger = linger
         self._pools: dict[GroupKey, _Pool] = {}
@@ -77,7 +84,7 @@ class Coalescer:
         return Shared(
             results,
             sum(job.calls for job in jobs),
-            any(job.credits_exhausted for job in jobs),
+            next((job.stop for job in jobs if job.stop is not None), None),
         )
 
     def _go(self, key: GroupKey) -> None:
@@ -95,11 +102,18 @@ class Coalescer:
 
         def deliver(part: Part, where: Iterable[tuple[int, int]]) -> None:
             for index, position in where:
-                place = live[index][1]
+                op, place = live[index]
                 if not place.done():
-                    place.set_result(part.result(position))
+                    place.set_result(part.result(position, op))
 
-        pool.job = Scheduler(Batcher(self._chunk_size, self._chunk_size), self._send, 2, deliver)
+        by_code = self._by_code
+        pool.job = Scheduler(
+            Batcher(self._chunk_size, self._chunk_size),
+            self._send,
+            2,
+            Outbox(0, deliver),
+            tally=lambda part, positions: part.tally(by_code, positions),
+        )
         try:
             await pool.job.run([op for op, _ in live])
         except Exception as exc:  # a bug: the callers must not wait forever, and must hear of it

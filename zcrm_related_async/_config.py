@@ -31,6 +31,9 @@ RETRY_AFTER_CAP = 60.0
 #: Operations held while grouping a stream before the oldest group is sent unfilled. At 100 per
 #: call this lets 1,000 interleaved parent records still fill every call.
 DEFAULT_MAX_BUFFERED = 100_000
+#: Results a ``stream()`` lets wait for its consumer, counting those of the calls under way:
+#: past it the job reads no more input until the consumer catches up.
+DEFAULT_STREAM_LIMIT = 4_000
 #: Seconds a small link()/delink()/update_records() waits for other callers to the same
 #: parent and related list, to share one call with them (0 turns it off).
 DEFAULT_LINGER = 0.005

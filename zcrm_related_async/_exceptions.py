@@ -10,11 +10,17 @@ that stop a whole job::
     ├── AuthError                            no access token could be had
     │   └── TokenRefreshError                the accounts server refused a refresh
     │       └── RefreshThrottledError        ... because refreshes are throttled ("Access Denied")
+    ├── ClientClosedError (RuntimeError)     the client (or the session given to it) is closed
     ├── CreditsExhaustedError                the org's API credits for the day are spent
     ├── LimiterUnavailableError              a shared limiter's store (Redis) did not answer
     └── OperationsFailedError                raised by ``Report.raise_for_failures()``
 
 None of their messages holds a token or a client secret.
+
+Any exception that leaves a job after it started (a bad item deep in a stream, an exception
+raised by the input generator, spent credits, a closed client) carries ``error.report``: one
+result per operation read, ``NOT_ATTEMPTED`` for those never sent. The job sets it on
+exceptions of other types too (the generator's own ``ValueError``, say), where Python allows.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ class InvalidOperationError(ZohoError, ValueError):
     ``index`` is the operation's position in the input (``None`` when the operation was built
     directly), ``field`` the attribute or key at fault.
     """
+
+    #: set when the error stopped a job that had started: what became of each operation read
+    report: Report | None = None
 
     def __init__(self, field: str, problem: str, index: int | None = None) -> None:
         self.field = field
@@ -75,6 +84,19 @@ class LimiterUnavailableError(ZohoError):
 
 class _ReportError(ZohoError):
     def __init__(self, message: str, report: Report) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class ClientClosedError(ZohoError, RuntimeError):
+    """The client is closed, or the ``aiohttp.ClientSession`` passed to it is closed.
+
+    Raised by every method of a closed client before anything is sent; a job that
+    :meth:`AsyncClient.close` ended raises it too, with ``report`` accounting for every
+    operation read (``CANCELLED`` if its call may have been applied, else ``NOT_ATTEMPTED``).
+    """
+
+    def __init__(self, message: str, report: Report | None = None) -> None:
         super().__init__(message)
         self.report = report
 

@@ -1,36 +1,55 @@
-"""A running job, as the user holds it: await it, cancel it, read its report."""
+"""A running job, as the user holds it: await it, cancel it, stop it, read its report; or
+iterate its results as they come (:class:`ResultStream`).
+
+Both sit on one primitive: a :class:`Scheduler` putting every outcome into an :class:`Outbox`.
+A :class:`Job` from ``start()``/``run()`` collects them as they come (compactly: a reference
+per operation); a :class:`ResultStream` from ``stream()`` takes them through the outbox's
+bounded, awaited hand-off and keeps none.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from array import array
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import AsyncIterator, Callable, Generator, Iterable
+from types import TracebackType
 from typing import Any
 
-from ._exceptions import CreditsExhaustedError
-from ._merge import ListPart, Part
-from ._report import CompactResults, Report
-from ._scheduler import NOT_SENT_CANCELLED, Operations, ResultSink, Scheduler
+from ._exceptions import ClientClosedError, CreditsExhaustedError
+from ._merge import Part
+from ._outbox import Outbox
+from ._report import CompactResults, Report, Result
+from ._scheduler import NOT_SENT_CANCELLED, Operations, Scheduler
+
+MakeScheduler = Callable[[Outbox], Scheduler]
+_CLOSED = "the client was closed while this job ran"
 
 
 class Job:
     """One ``run()`` under way, from :meth:`AsyncClient.start`.
 
-    ``await job`` gives the :class:`Report`. ``job.cancel()`` stops it: calls in flight are
-    abandoned (their records report ``CANCELLED``: Zoho may have applied them) and nothing more
-    is sent (``NOT_ATTEMPTED``). Once it is done, cancelled or not, :meth:`report` accounts for
-    every operation it read, and for every operation when the input was a list or tuple.
+    ``await job`` gives the :class:`Report`. ``job.cancel()`` stops it at once: calls in
+    flight are abandoned (their records report ``CANCELLED``: Zoho may have applied them) and
+    nothing more is sent (``NOT_ATTEMPTED``). ``job.stop()`` stops it gracefully: no more input
+    is read and nothing new is sent, but the calls in flight finish and report Zoho's answer.
+    Once it is done, whichever way, :meth:`report` holds exactly one result for every operation
+    it read, and for every operation when the input was a list or tuple.
     """
 
-    def __init__(self, make_scheduler: Callable[[ResultSink], Scheduler], ops: Operations) -> None:
-        self._scheduler = make_scheduler(self._collect)
+    def __init__(
+        self, make_scheduler: MakeScheduler, ops: Operations, *, stream_limit: int | None = None
+    ) -> None:
+        self._collecting = stream_limit is None
+        self.outbox = Outbox(stream_limit or 0, self._collect if self._collecting else None)
+        self._scheduler = make_scheduler(self.outbox)
         self._ops = ops if isinstance(ops, (list, tuple)) else None
         # per input position: the part holding its result, and its position in that part
         self._parts: list[Part | None] = []
         self._positions = array("I")
-        self._delivered = 0
-        self._finished = False
+        self._closing = False
         self._task = asyncio.get_running_loop().create_task(self._execute(ops))
+        self._task.add_done_callback(lambda _: self._ended(ops))
 
     def _collect(self, part: Part, where: Iterable[tuple[int, int]]) -> None:
         parts, positions = self._parts, self._positions
@@ -39,29 +58,79 @@ class Job:
                 grow = index + 1 - len(parts)
                 parts.extend([None] * grow)
                 positions.extend([0] * grow)
-            if parts[index] is None:
-                self._delivered += 1
             parts[index] = part
             positions[index] = position
 
-    async def _execute(self, ops: Operations) -> Report:
-        await self._scheduler.run(ops)
-        self._finished = True
-        report = self.report()
-        if self._scheduler.credits_exhausted:
-            raise CreditsExhaustedError(
-                "Zoho says the org's API credits for the day are spent; "
-                f"{report.failed} of {len(report)} operations were not done",
-                report,
-            )
+    def _ended(self, ops: Operations) -> None:
+        if not self._scheduler.started:  # cancelled before it began: a list is still answered
+            self._scheduler.close_unread(ops, NOT_SENT_CANCELLED)
+        self.outbox.close()
+
+    async def _execute(self, ops: Operations) -> Report | None:
+        try:
+            await self._scheduler.run(ops)
+        except asyncio.CancelledError:
+            if self._closing:  # ended by AsyncClient.close(), not by whoever awaits it
+                raise ClientClosedError(_CLOSED, self._final_report()) from None
+            raise
+        except BaseException as error:
+            report = self._final_report()
+            if report is not None and getattr(error, "report", None) is None:
+                # What was done before the error; its type stays the caller's to catch (unless
+                # it is of a type that takes no attributes).
+                with contextlib.suppress(AttributeError):
+                    error.report = report  # type: ignore[attr-defined]
+            raise
+        finally:
+            self.outbox.close()
+        report = self._final_report()
+        stop = self._scheduler.stop
+        # A stream gives spent credits as results (it keeps no report); a closed session ends
+        # it with the error, as a job.
+        if stop is not None and (report is not None or stop.error is not CreditsExhaustedError):
+            if report is None:
+                raise stop.error(stop.message, report)  # type: ignore[arg-type]
+            not_done = f"{report.failed} of {len(report)} operations were not done"
+            raise stop.error(f"{stop.message}; {not_done}", report)
         return report
 
+    def _final_report(self) -> Report | None:
+        if not self._collecting:
+            return None
+        results = CompactResults(self._parts, self._positions, self._ops)  # type: ignore[arg-type]
+        return Report(results, self._scheduler.calls)
+
     def __await__(self) -> Generator[Any, None, Report]:
-        return self._task.__await__()
+        return self._awaited().__await__()
+
+    async def _awaited(self) -> Report:
+        report = await self._outcome()
+        assert report is not None, "a stream's job is not awaited for a report"
+        return report
+
+    async def _outcome(self) -> Report | None:
+        try:
+            return await self._task
+        except asyncio.CancelledError:
+            if self._closing and self._task.cancelled():  # closed before it even began
+                raise ClientClosedError(_CLOSED, self._final_report()) from None
+            raise
 
     def cancel(self) -> None:
-        """Stop the job; :meth:`wait` for it before reading :meth:`report`."""
+        """Stop the job at once; :meth:`wait` for it before reading :meth:`report`."""
         self._task.cancel()
+
+    def stop(self) -> None:
+        """Stop gracefully: read no more input and send nothing new; calls already sent
+        finish. Operations never sent report ``NOT_ATTEMPTED``; ``await job`` still gives the
+        report (calls in flight may take up to their timeout and retries to finish)."""
+        self._scheduler.stop_reading()
+
+    def close(self) -> None:
+        """Ended by the client's ``close()``: the job raises :class:`ClientClosedError`."""
+        if not self._task.done():
+            self._closing = True
+            self._task.cancel()
 
     async def wait(self) -> None:
         """Wait until the job is done, finished or cancelled, without raising."""
@@ -70,23 +139,95 @@ class Job:
     def done(self) -> bool:
         return self._task.done()
 
+    def add_done_callback(self, callback: Callable[[Job], None]) -> None:
+        self._task.add_done_callback(lambda _: callback(self))
+
     @property
     def calls(self) -> int:
-        """HTTP requests made so far (each spends one API credit)."""
+        """HTTP requests made so far that may have reached Zoho (each may spend a credit)."""
         return self._scheduler.calls
 
     def report(self) -> Report:
         """Every operation's result (see the class docstring). Raises while the job runs."""
-        if not (self._finished or self._task.done()):
+        if not self._task.done():
             raise RuntimeError("the job is still running: await it or cancel it first")
-        total = len(self._ops) if self._ops is not None else self._scheduler.read
-        if self._delivered < total:  # cancelled before reading all of a list
-            late = ListPart(NOT_SENT_CANCELLED)
-            for index in range(total):
-                if index >= len(self._parts) or self._parts[index] is None:
-                    if self._ops is None:
-                        raise AssertionError(f"operation {index} has no result")  # a bug
-                    late.ops.append(self._ops[index])
-                    self._collect(late, ((index, len(late.ops) - 1),))
-        results = CompactResults(self._parts, self._positions)  # type: ignore[arg-type]
-        return Report(results, self._scheduler.calls)
+        report = self._final_report()
+        if report is None:
+            raise RuntimeError("a stream's job keeps no report: its results were yielded")
+        return report
+
+
+class ResultStream(AsyncIterator[tuple[int, Result]]):
+    """``(input position, result)`` as calls complete, from :meth:`AsyncClient.stream`.
+
+    Results are handed over through a bounded queue: while the consumer does not take them,
+    the job stops reading input (a slow consumer slows the job). The job ends when the stream
+    is exhausted, closed (``aclose()``, ``async with``), or dropped: a stream let go of without
+    ``aclose()`` cancels its job when it is garbage collected. An error that ends the job (a
+    bad item, the input's own exception, a closed client) is raised once every result before
+    it was yielded: the stream has then given one result per operation read, and keeps none,
+    so the error carries no ``report``.
+    """
+
+    def __init__(self, job: Job) -> None:
+        self._job = job
+        self._part: Part | None = None
+        self._entries: list[tuple[int, int]] = []
+        self._next = 0
+
+    def __aiter__(self) -> ResultStream:
+        return self
+
+    async def __anext__(self) -> tuple[int, Result]:
+        outbox = self._job.outbox
+        while self._next >= len(self._entries):
+            if self._entries:
+                outbox.taken(len(self._entries))
+                self._entries = []
+            got = await outbox.get()
+            if got is None:  # the job is over: raise what ended it, if anything did
+                await self._job._outcome()
+                raise StopAsyncIteration
+            self._part, self._entries = got
+            self._next = 0
+        index, position = self._entries[self._next]
+        self._next += 1
+        assert self._part is not None
+        return index, self._part.result(position)
+
+    def stop(self) -> None:
+        """Stop gracefully (see :meth:`Job.stop`): the stream still yields the results of the
+        calls in flight, and ``NOT_ATTEMPTED`` for what was read but not sent, then ends."""
+        self._job.stop()
+
+    async def aclose(self) -> None:
+        """Stop the job (cancel it) and wait until it has stopped."""
+        self._job.cancel()
+        await self._job.wait()
+
+    async def __aenter__(self) -> ResultStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def calls(self) -> int:
+        """HTTP requests made so far that may have reached Zoho (each may spend a credit)."""
+        return self._job.calls
+
+    @property
+    def waiting(self) -> int:
+        """Results handed over and not yet yielded (bounded: see ``AsyncClient.stream``)."""
+        return self._job.outbox.queued - self._next
+
+    def __del__(self) -> None:
+        job = getattr(self, "_job", None)
+        if job is not None and not job.done():
+            with contextlib.suppress(RuntimeError):  # its loop is closed: nothing runs any more
+                job.cancel()

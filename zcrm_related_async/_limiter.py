@@ -62,7 +62,7 @@ class AdaptiveWindow:
             except asyncio.CancelledError:
                 if place.done() and not place.cancelled():
                     self.release(self._epoch, None)  # woken and cancelled at once
-                else:
+                elif place in self._waiters:  # release() drops cancelled waiters itself
                     self._waiters.remove(place)
                 raise
         else:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
@@ -104,11 +105,24 @@ class ChunkPart:
     def code(self, position: int) -> str:
         return self._answer(position).code
 
-    def result(self, position: int) -> Result:
+    def tally(self, counts: Counter[str], positions: Iterable[int]) -> None:
+        """Add the codes of the results at ``positions`` to ``counts``."""
+        answers = self._answers
+        if isinstance(answers, Answer):
+            counts[answers.code] += sum(1 for _ in positions)
+        else:
+            for position in positions:
+                counts[self._answer(position).code] += 1
+
+    def result(self, position: int, op: Operation | None = None) -> Result:
+        """The result at ``position``; ``op``: the operation given, if the caller still has
+        it (otherwise it is rebuilt from what the call carried)."""
         answer = self._answer(position)
         ident = str(self._ids[position])
-        fields = self._fields
-        op = rebuild(self._key, ident, fields[position] if isinstance(fields, list) else fields)
+        if op is None:
+            fields = self._fields
+            at = fields[position] if isinstance(fields, list) else fields
+            op = rebuild(self._key, ident, at)
         details = answer.details if answer.details is not None else {self._key_field: ident}
         status = SUCCESS if answer.ok else ERROR
         return Result(
@@ -131,8 +145,12 @@ class ListPart:
     def code(self, position: int) -> str:
         return self._failed.code
 
-    def result(self, position: int) -> Result:
-        return Result(self.ops[position], ERROR, self._failed.code, self._failed.message, {})
+    def tally(self, counts: Counter[str], positions: Iterable[int]) -> None:
+        counts[self._failed.code] += sum(1 for _ in positions)
+
+    def result(self, position: int, op: Operation | None = None) -> Result:
+        given = self.ops[position] if op is None else op
+        return Result(given, ERROR, self._failed.code, self._failed.message, {})
 
 
 Part = ChunkPart | ListPart

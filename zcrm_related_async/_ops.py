@@ -138,9 +138,10 @@ def _flat_key(fields: dict[Any, Any], reserved: Sequence[str | None]) -> tuple[A
 def encode_fields(
     fields: object, field: str, reserved: Sequence[str | None]
 ) -> tuple[bytes | None, Any]:
-    """``fields`` as a JSON object (UTF-8, or ``None`` when there are none), and the fields as
-    they will be sent: ``{}`` is ``None``, a tuple a list, a mapping a dict. Keeping the latter
-    makes an operation equal to itself rebuilt from what was sent (all the report keeps)."""
+    """``fields`` as a JSON object (UTF-8, or ``None`` when there are none), and a copy of the
+    fields as they will be sent: ``{}`` is ``None``, a tuple a list, a mapping a dict. Keeping
+    the latter makes an operation equal to itself rebuilt from what was sent (all the report
+    keeps), and deaf to later changes of what the caller passed."""
     if fields is None:
         return None, None
     flat = _flat_key(fields, reserved) if type(fields) is dict and fields else None
@@ -154,7 +155,9 @@ def encode_fields(
             if len(_FLAT) >= 4096:
                 _FLAT.clear()
             _FLAT[flat] = encoded
-    return encoded, fields  # flat and plain: already as sent
+    # Flat and plain: a copy is as sent. A copy, not the caller's dict: one reused and changed
+    # afterwards must not change what this operation shows, compares equal to and sends.
+    return encoded, dict(fields)  # type: ignore[call-overload]  # a dict: see `flat`
 
 
 def _encode_checked(fields: object, field: str, reserved: Sequence[str | None]) -> bytes | None:

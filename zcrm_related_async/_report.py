@@ -16,8 +16,12 @@ SUCCESS = "success"
 ERROR = "error"
 
 # Codes of our own, for outcomes Zoho did not state itself.
-NOT_ATTEMPTED = "NOT_ATTEMPTED"  # the job was cancelled before sending it
-CANCELLED = "CANCELLED"  # the job was cancelled while its call was in flight: outcome unknown
+NOT_ATTEMPTED = "NOT_ATTEMPTED"  # never sent: the job stopped (cancelled, budget...) before it
+CANCELLED = "CANCELLED"  # the job was cancelled after its call was sent: Zoho may have applied it
+# Something raised inside the client while this operation's call was carried: a bug, or user
+# code the client runs (an auth callable, an Auth subclass). Not Zoho's INTERNAL_ERROR (a 500).
+CLIENT_ERROR = "CLIENT_ERROR"
+REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"  # HTTP 413: Zoho (or a proxy) refused the call's size
 CONNECTION_ERROR = "CONNECTION_ERROR"  # no answer after every try: reset, refused, DNS
 TIMEOUT = "TIMEOUT"  # no answer within the timeout after every try
 UNREADABLE_RESPONSE = "UNREADABLE_RESPONSE"  # not JSON, or JSON of no known shape
@@ -58,17 +62,21 @@ class Part(Protocol):
 
     def code(self, position: int) -> str: ...
 
-    def result(self, position: int) -> Result: ...
+    def result(self, position: int, op: Operation | None = None) -> Result: ...
 
 
 class CompactResults(Sequence[Result]):
-    """A report's results, kept as (part, position) per operation and built on access."""
+    """A report's results, kept as (part, position) per operation and built on access.
+    ``ops``: the operations given (a list input), so that ``result.op`` is each one itself."""
 
-    __slots__ = ("_parts", "_positions")
+    __slots__ = ("_ops", "_parts", "_positions")
 
-    def __init__(self, parts: list[Part], positions: array[int]) -> None:
+    def __init__(
+        self, parts: list[Part], positions: array[int], ops: Sequence[Operation] | None = None
+    ) -> None:
         self._parts = parts
         self._positions = positions
+        self._ops = ops
 
     def __len__(self) -> int:
         return len(self._parts)
@@ -82,11 +90,18 @@ class CompactResults(Sequence[Result]):
     def __getitem__(self, index: int | slice) -> Result | list[Result]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        return self._parts[index].result(self._positions[index])
+        ops = self._ops
+        return self._parts[index].result(
+            self._positions[index], None if ops is None else ops[index]
+        )
 
     def __iter__(self) -> Iterator[Result]:
-        for part, position in zip(self._parts, self._positions, strict=True):
-            yield part.result(position)
+        if self._ops is None:
+            for part, position in zip(self._parts, self._positions, strict=True):
+                yield part.result(position)
+        else:
+            for part, position, op in zip(self._parts, self._positions, self._ops, strict=True):
+                yield part.result(position, op)
 
     def oks(self) -> Iterator[bool]:
         return map(_ok, self._parts, self._positions)

@@ -13,6 +13,8 @@ import email.utils
 import enum
 from collections.abc import Callable, Mapping
 
+import attrs
+
 from ._wire import Parsed, PerRecord, Unreadable
 
 #: Zoho's codes for a token that is expired or unknown (a refresh helps).
@@ -108,3 +110,54 @@ def retry_wait(
         return min(retry_after, retry_after_cap)
     ceiling = min(cap, base * 2.0 ** min(retry_number - 1, 64))  # 2.0**1100 overflows
     return ceiling / 2 + random() * ceiling / 2
+
+
+def parse_credits_remaining(value: str | None) -> int | None:
+    """``X-API-CREDITS-REMAINING`` as a whole number, if it reads as one.
+
+    Read defensively: it comes off the network, and ``int(float("1e999"))`` raises
+    ``OverflowError`` (found by trying it), ``"nan"`` is no number at all.
+    """
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    return int(number)
+
+
+@attrs.define
+class RetryBudget:
+    """One chunk's tries: how many it made, since when, and whether another may follow. Pure.
+
+    ``next_wait`` is asked after each failed try that says nothing about the records (a 5xx,
+    a 429 for concurrency, no answer at all): the seconds to wait before the next try, or
+    ``None`` when the chunk has had its ``max_tries`` or ``max_time`` (then the last failure
+    is its outcome). A wait never runs past ``max_time``.
+    """
+
+    max_tries: int
+    max_time: float
+    started: float
+    base: float
+    cap: float
+    retry_after_cap: float
+    random: Callable[[], float]
+    tries: int = 0
+
+    def next_wait(self, now: float, retry_after: float | None) -> float | None:
+        elapsed = now - self.started
+        if self.tries >= self.max_tries or elapsed >= self.max_time:
+            return None
+        wait = retry_wait(
+            self.tries,
+            retry_after,
+            base=self.base,
+            cap=self.cap,
+            retry_after_cap=self.retry_after_cap,
+            random=self.random,
+        )
+        return max(0.0, min(wait, self.max_time - elapsed))

@@ -1,38 +1,62 @@
 """Running a job: read the operations as a stream, batch them, keep calls in flight, hand
 out one result per operation. The input is never held whole: reading pauses while enough
-chunks wait for a slot."""
+chunks wait for a slot, or while the consumer has enough results to take.
+
+Who answers for what ("every operation gets exactly one outcome" has one owner per stage):
+
+- an operation read sits in the batcher; when reading ends early (cancelled, stopped, bad
+  input) :meth:`Scheduler.run` hands what the batcher holds, and the unread rest of a list,
+  ``NOT_ATTEMPTED`` — synchronously, so no second cancellation can come between;
+- a chunk handed to a call is owned by its unit of work (:meth:`Scheduler._carry`), whose every
+  exit — answer, cancellation at any await (once or many times), anything raised inside it —
+  puts exactly one outcome per operation into the outbox, in a ``finally`` that does not await.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import deque
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 
 from ._batching import Batcher, Chunk
-from ._calls import CallOutcome
+from ._calls import CallOutcome, Stop
 from ._exceptions import InvalidOperationError
 from ._merge import ChunkPart, Failed, ListPart, Part, entries
 from ._ops import OPERATION_TYPES, Operation
-from ._report import API_CREDITS_EXHAUSTED, CANCELLED, NOT_ATTEMPTED, NOT_SENT_CREDITS
+from ._outbox import Outbox
+from ._report import CANCELLED, CLIENT_ERROR, NOT_ATTEMPTED
+from ._stats import RequestCount
+
+log = logging.getLogger("zcrm_related_async")
 
 Operations = Iterable[Operation] | AsyncIterable[Operation]
 SendChunk = Callable[[Chunk, "Scheduler"], Awaitable[CallOutcome]]
-#: receives a part of results and the (input position, position in the part) it answers
-ResultSink = Callable[[Part, Iterable[tuple[int, int]]], None]
+#: told of every part put into the outbox, with the input positions it answers
+Tally = Callable[[Part, Iterable[int]], None]
 
 NOT_SENT_CANCELLED = Failed(NOT_ATTEMPTED, "not sent: the job was cancelled")
+NOT_SENT_STOPPED = Failed(NOT_ATTEMPTED, "not sent: the job was stopped")
+NOT_SENT_ENDED = Failed(NOT_ATTEMPTED, "not sent: the job ended on an error")
 _IN_FLIGHT_CANCELLED = Failed(
-    CANCELLED, "the job was cancelled while this call was in flight; Zoho may have applied it"
+    CANCELLED, "the job was cancelled after this call was sent; Zoho may have applied it"
 )
+#: A plain iterable is read this many operations at a time between turns of the event loop.
+READ_BATCH = 512
 
 
 def check_operations(ops: object) -> None:
-    """A job is an iterable or async iterable of operations (not one operation, not a str)."""
+    """A job is an iterable or async iterable of operations (not one operation, not a str);
+    a list or tuple is checked whole, so a bad item raises before any call."""
     if isinstance(ops, (str, bytes, Mapping, *OPERATION_TYPES)) or not isinstance(
         ops, (Iterable, AsyncIterable)
     ):
         raise InvalidOperationError(
             "ops", f"expected an iterable of operations, got {type(ops).__name__}"
         )
+    if isinstance(ops, (list, tuple)):  # a collection is checked whole before any call
+        for index, op in enumerate(ops):
+            check_operation(op, index)
 
 
 def check_operation(op: object, index: int) -> Operation:
@@ -44,11 +68,18 @@ def check_operation(op: object, index: int) -> Operation:
     return op  # type: ignore[return-value]
 
 
-class Scheduler:
-    """One job: reads ``ops``, sends chunks through ``send``, gives each result to ``sink``.
+def _internal_error(chunk: Chunk, error: BaseException) -> Failed:
+    applied = " after its call was sent: Zoho may have applied it" if chunk.sent else ""
+    return Failed(
+        CLIENT_ERROR, f"{type(error).__name__} raised inside the client{applied} (see the log)"
+    )
 
-    Every operation read gets exactly one result through the sink, cancellation included:
-    calls in flight then get ``CANCELLED``, chunks not yet sent ``NOT_ATTEMPTED``.
+
+class Scheduler:
+    """One job: reads ``ops``, sends chunks through ``send``, puts each result in ``outbox``.
+
+    Every operation read gets exactly one result in the outbox, whatever happens (see the
+    module docstring); so does every operation of a list or tuple, read or not.
     """
 
     def __init__(
@@ -56,128 +87,206 @@ class Scheduler:
         batcher: Batcher,
         send: SendChunk,
         max_pending: int,
-        sink: ResultSink,
+        outbox: Outbox,
         credit_budget: int | None = None,
+        tally: Tally | None = None,
     ):
         self._batcher = batcher
         self._send = send
-        self._sink = sink
+        self._outbox = outbox
+        self._tally = tally
         self._room = asyncio.Semaphore(max_pending)
         self._tasks: dict[asyncio.Task[None], Chunk] = {}
         self._task_of: dict[int, asyncio.Task[None]] = {}  # id(chunk) -> its task, while running
-        self._waiting: Chunk | None = None  # a full chunk waiting for room
+        self._ready: deque[Chunk] = deque()  # chunks not handed to a unit of work yet
         self._budget = credit_budget
-        #: why nothing more is sent, once the job stopped early
-        self._stop: Failed | None = None
-        self._late: ListPart | None = None  # operations read after the job stopped
+        self._admitted = 0  # requests the budget let through
+        #: why nothing more is sent, once the job stopped early (spent credits, budget)
+        self.stop: Stop | None = None
+        self._not_sent: Failed | None = None
+        self._late: ListPart | None = None  # operations read after the job stopped sending
+        self._stopping = False  # stop(): read no more
+        self.started = False
         self.read = 0
-        #: requests sent (each spends one API credit)
-        self.calls = 0
-        self.credits_exhausted = False
+        #: this job's requests (see ``_stats``)
+        self.count = RequestCount()
+
+    @property
+    def calls(self) -> int:
+        """Requests this job sent that may have reached Zoho (each may spend a credit)."""
+        return self.count.sent
 
     def admit(self) -> Failed | None:
         """The gate before every request (see ``_calls.Gate``)."""
-        if self._stop is None and self._budget is not None and self.calls >= self._budget:
-            self._stop = Failed(
-                NOT_ATTEMPTED, f"not sent: the job's credit budget of {self._budget} is spent"
-            )
-        if self._stop is not None:
-            return self._stop
-        self.calls += 1
-        return None
+        budget = self._budget
+        if self._not_sent is None and budget is not None:
+            # Counted as admitted, not as answered: tries under way spend the budget already.
+            if self._admitted >= budget:
+                self._not_sent = Failed(
+                    NOT_ATTEMPTED, f"not sent: the job's credit budget of {budget} is spent"
+                )
+            else:
+                self._admitted += 1
+        return self._not_sent
+
+    def stop_reading(self) -> None:
+        """Read no more: calls under way finish, chunks not sent yet and the unread rest of a
+        list report ``NOT_ATTEMPTED`` (see ``Job.stop``)."""
+        self._stopping = True
+        if self._not_sent is None:
+            self._not_sent = NOT_SENT_STOPPED
 
     async def run(self, ops: Operations) -> None:
-        """Carry out ``ops``. A bad item in a stream raises InvalidOperationError once the calls
-        in flight are done; spent credits set ``credits_exhausted`` and send nothing more."""
-        if isinstance(ops, (list, tuple)):  # a collection is checked whole before any call
-            for index, op in enumerate(ops):
-                check_operation(op, index)
+        """Carry out ``ops``. Raises what stopped the reading (a bad item in a stream, an error
+        of the input's own) once the calls under way are done, and cancellation once every
+        operation read has its outcome; spent credits set :attr:`stop` instead."""
+        self.started = True
+        failure: BaseException | None = None
+        cancelled = False
         try:
-            if isinstance(ops, AsyncIterable):
-                async for op in ops:
-                    for chunk in self._take(op):
-                        await self._spawn(chunk)
-            else:  # no async generator around a plain iterable: it costs per operation
-                for op in ops:
-                    ready = self._take(op)
-                    if ready:
-                        for chunk in ready:
-                            await self._spawn(chunk)
-            for chunk in self._batcher.flush():
-                await self._spawn(chunk)
-            await self._finish()
-        except InvalidOperationError as error:
-            # A bad item deep in a stream: let the calls already sent finish (their outcome
-            # would otherwise be unknown), send nothing more, then raise.
-            await self._finish()
-            self._abandon(self._batcher.flush(), NOT_SENT_CANCELLED)
-            raise error.at(self.read - 1) if error.index is None else error from None
-        except BaseException:
-            await self.cancel()
-            raise
+            await self._read(ops)
+            if not self._stopping:
+                self._ready.extend(self._batcher.flush())
+                await self._spawn_ready()
+        except asyncio.CancelledError:
+            cancelled = True
+        except BaseException as error:  # raised below, once all is accounted for
+            failure = error
+        # Reading is over; everything from here to the drain is synchronous.
+        not_sent = NOT_SENT_CANCELLED if cancelled else (self._not_sent or NOT_SENT_ENDED)
+        if cancelled:
+            for task in self._tasks:
+                task.cancel()
+        if cancelled or failure is not None or self._stopping:
+            left = list(self._ready) + self._batcher.flush()
+            self._ready.clear()
+            for chunk in left:
+                self._put(ChunkPart(chunk, not_sent, None, chunk.attempts), chunk, False)
+        self.close_unread(ops, not_sent)
+        await self._drain(cancelled)
+        if failure is not None:
+            raise failure
+
+    def close_unread(self, ops: Operations, outcome: Failed) -> None:
+        """The operations of a list or tuple not read get ``outcome``: a job stopped early, or
+        cancelled before it began."""
+        if isinstance(ops, (list, tuple)) and self.read < len(ops):
+            rest = ListPart(outcome, list(ops[self.read :]))
+            start, self.read = self.read, len(ops)
+            self._put(rest, None, False, ((start + i, i) for i in range(len(rest.ops))))
+
+    async def _read(self, ops: Operations) -> None:
+        # No async generator around a plain iterable (it costs per operation), and a turn of
+        # the loop every READ_BATCH operations of either kind: reading must not stall the loop.
+        batch = READ_BATCH
+        if isinstance(ops, AsyncIterable):
+            async for op in ops:
+                if self._not_sent is not None:  # its result comes at once: room for it first
+                    await self._outbox.room(1)
+                ready = self._take(op)
+                if ready:
+                    self._ready.extend(ready)
+                    await self._spawn_ready()
+                batch -= 1
+                if not batch:
+                    batch = READ_BATCH
+                    await asyncio.sleep(0)
+                if self._stopping:
+                    return
+            return
+        for op in ops:
+            if self._not_sent is not None:  # its result comes at once: room for it first
+                await self._outbox.room(1)
+            ready = self._take(op)
+            if ready:
+                self._ready.extend(ready)
+                await self._spawn_ready()
+            batch -= 1
+            if not batch:
+                batch = READ_BATCH
+                await asyncio.sleep(0)
+            if self._stopping:
+                return
 
     def _take(self, op: object) -> list[Chunk]:
         index = self.read
+        checked = check_operation(op, index)
         self.read += 1
-        if self._stop is None:
-            return self._batcher.add(index, check_operation(op, index))
-        if self._late is None:
-            self._late = ListPart(self._stop)
-        self._late.ops.append(check_operation(op, index))
-        self._sink(self._late, ((index, len(self._late.ops) - 1),))
+        if self._not_sent is None:
+            return self._batcher.add(index, checked)
+        # The job sends nothing more (spent credits, budget): what is read still gets a result.
+        late = self._late
+        if late is None or late.code(0) != self._not_sent.code:
+            late = self._late = ListPart(self._not_sent)
+        late.ops.append(checked)
+        self._put(late, None, True, ((index, len(late.ops) - 1),))
         return []
 
-    async def cancel(self) -> None:
-        """Stop at once; every operation read so far still gets its result."""
-        running = list(self._tasks.items())
-        for task, _ in running:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        for task, chunk in running:
-            if task.cancelled():  # a chunk hands out all its results at once, or none
-                outcome = _IN_FLIGHT_CANCELLED if chunk.attempts else NOT_SENT_CANCELLED
-                self._abandon([chunk], outcome)
-        waiting = [self._waiting] if self._waiting is not None else []
-        self._waiting = None
-        self._abandon(waiting + self._batcher.flush(), NOT_SENT_CANCELLED)
+    async def _spawn_ready(self) -> None:
+        """Hand each ready chunk to a unit of work once there is room; a chunk stays in
+        ``_ready`` (where ``run`` finds it if cancelled) until its unit of work owns it."""
+        ready = self._ready
+        while ready:
+            chunk = ready[0]
+            answers = chunk.answers()
+            await self._outbox.room(answers)
+            try:
+                await self._room.acquire()
+            except BaseException:
+                self._outbox.unreserve(answers)  # run() puts its outcome
+                raise
+            ready.popleft()
+            task = asyncio.create_task(self._carry(chunk))
+            self._tasks[task] = chunk
+            self._task_of[id(chunk)] = task
 
-    def _abandon(self, chunks: list[Chunk], outcome: Failed) -> None:
-        for chunk in chunks:
-            self._sink(ChunkPart(chunk, outcome, None, chunk.attempts), entries(chunk))
-
-    async def _spawn(self, chunk: Chunk) -> None:
-        self._waiting = chunk
-        await self._room.acquire()
-        self._waiting = None
-        task = asyncio.create_task(self._carry(chunk))
-        self._tasks[task] = chunk
-        self._task_of[id(chunk)] = task
-
-    async def _finish(self) -> None:
-        # asyncio.wait, not gather: if this job is cancelled meanwhile, gather would cancel the
-        # chunks itself and they would be gone before cancel() could report them as in flight.
+    async def _drain(self, cancelled: bool) -> None:
+        """Wait for every chunk's unit of work; a cancellation meanwhile (any number of them)
+        cancels them all, still waits, then is raised."""
         while self._tasks:
-            done, _ = await asyncio.wait(list(self._tasks))
-            for task in done:
-                if not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]  # a bug in _carry
+            try:
+                await asyncio.wait(list(self._tasks))
+            except asyncio.CancelledError:
+                cancelled = True
+                for task in self._tasks:
+                    task.cancel()
+        if cancelled:
+            raise asyncio.CancelledError
+
+    def _put(
+        self, part: Part, chunk: Chunk | None, promised: bool, where: Iterable[tuple[int, int]] = ()
+    ) -> None:
+        """Into the outbox; ``promised``: the room these results take was reserved."""
+        answered = list(entries(chunk)) if chunk is not None else list(where)
+        if self._tally is not None:
+            self._tally(part, (position for _, position in answered))
+        self._outbox.put(part, answered, len(answered) if promised else 0)
 
     async def _carry(self, chunk: Chunk) -> None:
+        """The chunk's unit of work: exactly one outcome for each of its operations."""
+        part: Part | None = None
         try:
             if chunk.after is not None:  # the same id with other fields, asked for earlier
                 earlier = self._task_of.get(id(chunk.after))
                 chunk.after = None
                 if earlier is not None:
                     await asyncio.wait([earlier])
-            if self._stop is not None:
-                self._abandon([chunk], self._stop)
+            if self._not_sent is not None:
+                part = ChunkPart(chunk, self._not_sent, None, 0)
                 return
             outcome = await self._send(chunk, self)
-            self._sink(outcome.part, entries(chunk))
-            if outcome.credits_exhausted and not self.credits_exhausted:
-                self.credits_exhausted = True
-                self._stop = Failed(API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS)
+            part = outcome.part
+            if outcome.stop is not None and self.stop is None:
+                self.stop = outcome.stop
+                self._not_sent = outcome.stop.failed
+        except Exception as error:  # a bug, or user code the client runs (auth)
+            log.error("unexpected error while sending a call", exc_info=True)
+            part = ChunkPart(chunk, _internal_error(chunk, error), None, chunk.attempts)
         finally:
+            if part is None:  # cancelled (or KeyboardInterrupt, SystemExit) at any await
+                cancelled = _IN_FLIGHT_CANCELLED if chunk.sent else NOT_SENT_CANCELLED
+                part = ChunkPart(chunk, cancelled, None, chunk.attempts)
             self._room.release()
             self._tasks.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
             self._task_of.pop(id(chunk), None)
+            self._put(part, chunk, True)

@@ -18,8 +18,9 @@ from typing import Any, Generic, TypeVar
 
 import aiohttp
 
+from ._arguments import Related
 from ._auth import Auth, TokenSource
-from ._client import AsyncClient, Related
+from ._client import AsyncClient
 from ._config import (
     BACKOFF_BASE,
     BACKOFF_CAP,
@@ -32,10 +33,11 @@ from ._config import (
     DEFAULT_VERSION,
     MAX_CHUNK_SIZE,
 )
-from ._exceptions import ConfigurationError
+from ._exceptions import ClientClosedError, ConfigurationError
 from ._limiter import Limiter
 from ._report import Report
 from ._scheduler import Operations
+from ._stats import ClientStats
 
 T = TypeVar("T")
 
@@ -156,6 +158,10 @@ class Client:
         """The org's API credits left, as Zoho last said (``X-API-CREDITS-REMAINING``)."""
         return self._async.credits_remaining
 
+    def stats(self) -> ClientStats:
+        """A snapshot of what the client has done so far: see :meth:`AsyncClient.stats`."""
+        return self._async.stats()
+
     def __enter__(self) -> Client:
         return self
 
@@ -263,7 +269,7 @@ class Client:
         with self._lock:
             if self._closed:
                 coro.close()
-                raise RuntimeError("this Client is closed")
+                raise ClientClosedError("this Client is closed")
             call = _Call(self._loop, coro, self._calls)
         return call.wait()
 

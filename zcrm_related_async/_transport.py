@@ -21,12 +21,14 @@ class RawResponse:
 
 
 class TransportError(Exception):
-    """No answer: ``code`` is ``TIMEOUT`` or ``CONNECTION_ERROR``."""
+    """No answer: ``code`` is ``TIMEOUT`` or ``CONNECTION_ERROR``. ``connected`` is False when
+    the connection itself failed (refused, DNS): then nothing was sent, and nothing applied."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, connected: bool = True) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.connected = connected
 
 
 async def send(
@@ -43,6 +45,10 @@ async def send(
             method, URL(url, encoded=True), headers=headers, data=body, timeout=timeout
         ) as response:
             return RawResponse(response.status, response.headers, await response.read())
+    except aiohttp.ClientConnectorError as exc:  # before any byte of the request went out
+        raise TransportError(
+            CONNECTION_ERROR, f"could not connect: {type(exc).__name__}", connected=False
+        ) from None
     except asyncio.TimeoutError:
         raise TransportError(TIMEOUT, f"no answer within {timeout.total}s") from None
     except (aiohttp.ClientError, OSError) as exc:

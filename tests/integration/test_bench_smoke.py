@@ -48,7 +48,7 @@ def test_every_run_left_exactly_the_expected_state(smoke: tuple[str, dict[str, o
     kinds = [row["kind"] for row in rows]
     assert kinds.count("throughput") == 2 * 3  # two latencies x three clients
     assert kinds.count("storm") == 2
-    assert kinds.count("memory") in (3, 4)  # and the CLI's, once it has a `run` command
+    assert kinds.count("memory") == 4  # the library's, its stream's, hand-rolled, the CLI's
     for row in rows:
         measured = row["measured"]
         run, verdict = measured["run"], measured["verdict"]
@@ -77,7 +77,7 @@ def test_the_tables_carry_every_row(smoke: tuple[str, dict[str, object]]) -> Non
     ]
     memory = [client for s, client in runs if s.startswith("memory")]
     assert memory[:3] == ["library", "library-stream", "handrolled"]
-    assert memory[3:] in ([], ["CLI (zcrm-related run)"])
+    assert memory[3:] == ["CLI (zcrm-related run)"]
     assert all(r[14].startswith("yes (") for r in rows if len(r) == 15)
     # The 429 storm counts every answer's status, the library's included.
     assert all(r[4] != "not counted" for r in rows if len(r) == 15 and r[0].startswith("429"))

@@ -87,8 +87,10 @@ async def test_a_job_killed_with_sigkill_resumes_where_it_was(
         done_ids = {(rows[n - 1]["record_id"], rows[n - 1]["related_id"]) for n in done_at_kill}
         assert not done_ids & set(resent)
         assert len(resent) == len(set(resent)) == len(rows) - len(done_at_kill)
-        # ... and of what the server had applied, only what was in flight at the kill.
-        assert len(applied_at_kill & set(resent)) <= CONCURRENCY * 100
+        # ... and of what the server had applied, only what was in flight at the kill: the
+        # calls holding a slot, and one whose answer had come but was not yet written (its
+        # slot already went to the next call, which the fake applies as it arrives).
+        assert len(applied_at_kill & set(resent)) <= (CONCURRENCY + 1) * 100
         if len(done_at_kill) > 1:
             assert f"{len(done_at_kill):,} lines were done before" in resumed.out
         elif done_at_kill:

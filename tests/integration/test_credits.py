@@ -53,3 +53,13 @@ async def test_remaining_credits_are_read_from_zoho(make_client: ClientFactory) 
         assert zoho.credits_remaining == 995
         await zoho.run(links(2))
         assert zoho.calls == 7  # every request of the client, whichever job made it
+
+
+async def test_a_budget_holds_with_many_calls_in_flight_at_once(
+    fake_zoho: FakeZoho, make_client: ClientFactory
+) -> None:
+    fake_zoho.latency = 0.02
+    report = await make_client(max_concurrency=10).run(links(20), credit_budget=5)
+    assert fake_zoho.stats.requests == report.calls == 5
+    assert report.succeeded == 500
+    assert report.by_code()["NOT_ATTEMPTED"] == 1500

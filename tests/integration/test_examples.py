@@ -33,6 +33,16 @@ def run_example(*command: str) -> subprocess.CompletedProcess[str]:
         ("aiohttp_app.py", ["200 {'linked': 10, 'failed': []}", "'code': 'INVALID_DATA'", "400 "]),
         ("fastapi_app.py", ["200 {'linked': 10, 'failed': []}", "'code': 'INVALID_DATA'", "400 "]),
         ("sync_batch.py", ["3000 operations: 2999 succeeded, 1 failed", "400 leads qualified"]),
+        (
+            "prometheus_stats.py",
+            [
+                "500 operations: 495 succeeded, 5 failed in 5 calls",
+                "# TYPE zcrm_related_calls_sent_total counter\nzcrm_related_calls_sent_total 5\n",
+                'zcrm_related_results_total{code="SUCCESS"} 495\n',
+                'zcrm_related_results_total{code="INVALID_DATA"} 5\n',
+                "zcrm_related_outage_wait_seconds_total 0\n",
+            ],
+        ),
     ],
 )
 def test_python_example_runs_as_is(example: str, says: list[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import attrs
@@ -412,3 +413,25 @@ def test_error_at_names_the_operation_position() -> None:
     assert located.field == "related_id"
     assert located.problem == caught.value.problem
     assert str(located) == f"operation 7: {caught.value}"
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["flat", "nested"])
+def test_an_operation_copies_its_fields_so_a_reused_dict_changes_nothing(nested: bool) -> None:
+    # Before: the first Link sent "Active" but showed (and compared equal to) "Invited".
+    fields: dict[str, Any] = {"Member_Status": "Active"}
+    if nested:
+        fields["Tags"] = [{"name": "a"}]
+    first = Link("Campaigns", "1", "Leads", "10", fields)
+    update = UpdateRecord("Leads", "10", fields)
+    fields["Member_Status"] = "Invited"
+    if nested:
+        fields["Tags"][0]["name"] = "b"
+    second = Link("Campaigns", "1", "Leads", "10", fields)
+    for op in (first, update):
+        assert op.fields is not None
+        assert op.fields["Member_Status"] == "Active"
+        assert json.loads(op._fields_json or b"{}") == op.fields  # shows what it sends
+    if nested:
+        assert first.fields is not None
+        assert first.fields["Tags"] == [{"name": "a"}]
+    assert first != second

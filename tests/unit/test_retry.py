@@ -13,9 +13,11 @@ from multidict import CIMultiDict
 
 from zcrm_related_async._retry import (
     CREDITS_HEADER,
+    RetryBudget,
     Verdict,
     classify,
     credits_exhausted,
+    parse_credits_remaining,
     parse_retry_after,
     retry_wait,
 )
@@ -269,3 +271,54 @@ def test_backoff_with_other_base_and_cap() -> None:
         for n in (1, 2, 3, 4)
     ]
     assert waits == [2.0, 4.0, 8.0, 10.0]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("995", 995),
+        ("12.7", 12),
+        ("0", 0),
+        ("-3", -3),
+        ("1e999", None),  # int(float(...)) raised OverflowError out of the job
+        ("-1e999", None),
+        ("inf", None),
+        ("nan", None),
+        ("", None),
+        ("lots", None),
+    ],
+)
+def test_credits_remaining_is_read_defensively(header: str | None, expected: int | None) -> None:
+    assert parse_credits_remaining(header) == expected
+
+
+def budget(**changes: float) -> RetryBudget:
+    options: dict[str, Any] = {
+        "max_tries": 3,
+        "max_time": 10.0,
+        "started": 100.0,
+        "base": 1.0,
+        "cap": 8.0,
+        "retry_after_cap": 60.0,
+        "random": lambda: 1.0,
+    }
+    options.update(changes)
+    return RetryBudget(**options)
+
+
+def test_a_retry_budget_waits_more_each_time_then_gives_up_after_max_tries() -> None:
+    tries = budget()
+    waits = []
+    for _ in range(3):
+        tries.tries += 1
+        waits.append(tries.next_wait(100.0, None))
+    assert waits == [1.0, 2.0, None]
+
+
+def test_a_retry_budget_never_waits_past_max_time_and_then_gives_up() -> None:
+    tries = budget(max_tries=10)
+    tries.tries = 1
+    assert tries.next_wait(109.5, None) == 0.5  # 1 s asked, 0.5 s left
+    assert tries.next_wait(110.0, None) is None
+    assert tries.next_wait(100.0, 30.0) == 10.0  # Retry-After, capped by the time left
