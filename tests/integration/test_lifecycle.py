@@ -155,3 +155,43 @@ async def test_a_job_closed_before_it_began_raises_client_closed_with_its_report
     assert report is not None
     assert check_report(report, ops, fake_zoho) == {"NOT_ATTEMPTED": 300}
     assert fake_zoho.stats.requests == 0
+
+
+async def test_a_stream_whose_session_is_closed_mid_job_raises_after_its_last_result(
+    fake_zoho: FakeZoho,
+) -> None:
+    fake_zoho.latency = 0.02
+    async with aiohttp.ClientSession() as session:
+        zoho = AsyncClient(
+            api_domain=fake_zoho.url,
+            access_token=fake_zoho.access_token,
+            session=session,
+            max_concurrency=2,
+            linger=0,
+        )
+        ops = links(20, 100)
+        codes: dict[int, str] = {}
+
+        async def consume() -> None:
+            async for index, result in zoho.stream(ops):
+                codes[index] = result.code
+                if len(codes) == 1:
+                    await session.close()
+
+        with pytest.raises(ClientClosedError, match="session= is closed") as caught:
+            await consume()
+        assert caught.value.report is None  # a stream keeps none: its results were yielded
+        assert sorted(codes) == list(range(2000))  # one result per operation, then the error
+        # a call cut off by the closing session may have been applied: never NOT_ATTEMPTED
+        assert set(codes.values()) <= {"SUCCESS", "NOT_ATTEMPTED", "CONNECTION_ERROR"}
+        assert list(codes.values()).count("NOT_ATTEMPTED") >= 1000
+        for index, code in codes.items():
+            op = ops[index]
+            on_server = op.related_id in fake_zoho.relations(
+                op.module, op.record_id, op.related_list
+            )
+            if code == "SUCCESS":
+                assert on_server
+            if code == "NOT_ATTEMPTED":
+                assert not on_server
+        await zoho.close()
