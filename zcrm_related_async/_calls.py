@@ -38,8 +38,8 @@ from ._wire import Parsed, WholeCall, build_request, parse_response
 
 log = logging.getLogger("zcrm_related_async")
 
-#: Replays with a token another caller refreshed meanwhile (no refresh of our own).
-_MAX_CATCH_UPS = 3
+#: Replays of one try after Zoho rejected its token: refresh once (for everyone), replay once.
+_MAX_TOKEN_REPLAYS = 1
 
 
 class Gate(Protocol):
@@ -120,12 +120,16 @@ class ChunkSender:
         url: str,
         headers: dict[str, str],
         body: bytes | None,
-    ) -> RawResponse:
-        """One request under a place in the window and a slot of the limiter."""
+    ) -> tuple[str, RawResponse]:
+        """One request under a place in the window and a slot of the limiter; returns the
+        access token it was sent with and the answer."""
         epoch = await self.window.acquire() if self.window else 0
         throttled: bool | None = None
         try:
             async with self.limiter.slot():
+                # The token is read once the slot is ours: one read before a long wait for a
+                # slot may have died meanwhile (in a fleet, others spend it and refresh it).
+                token = await self.auth.token()
                 stop = gate.admit()
                 if stop is not None:
                     raise _NotSent(stop)
@@ -135,7 +139,7 @@ class ChunkSender:
                     self.session(),
                     method,
                     url,
-                    headers,
+                    {**headers, "Authorization": f"Zoho-oauthtoken {token}"},
                     body,
                     aiohttp.ClientTimeout(total=self.timeout),
                 )
@@ -146,7 +150,7 @@ class ChunkSender:
         # Let the call waiting for this slot go out before this one's answer is read: reading
         # it takes a while, and the org's slot would sit idle meanwhile.
         await asyncio.sleep(0)
-        return raw
+        return token, raw
 
     async def send(self, chunk: Chunk, gate: Gate) -> CallOutcome:
         """Carry ``chunk`` through its tries."""
@@ -160,13 +164,10 @@ class ChunkSender:
 
         async def attempt() -> tuple[Parsed, int]:
             nonlocal exhausted, last
-            refreshed = False
-            catch_ups = 0
+            replays = 0
             while True:
-                token = await self.auth.token(self.session(), self.accounts_url, self.timeout)
-                headers["Authorization"] = f"Zoho-oauthtoken {token}"
                 try:
-                    raw = await self._request(
+                    token, raw = await self._request(
                         chunk, gate, request.method, url, headers, request.body
                     )
                 except TransportError as exc:
@@ -181,13 +182,15 @@ class ChunkSender:
                     last = (parsed, raw.status)
                     after = parse_retry_after(raw.headers.get("Retry-After"), time.time())
                     raise _TryAgain(parsed, raw.status, after)
-                if verdict is Verdict.REFRESH_TOKEN:
-                    if not self.auth.is_current(token) and catch_ups < _MAX_CATCH_UPS:
-                        catch_ups += 1  # another caller refreshed meanwhile: use its token
-                        continue
-                    if not refreshed and await self.auth.invalidate(token):
-                        refreshed = True  # refresh once (for everyone), replay once
-                        continue
+                if (
+                    verdict is Verdict.REFRESH_TOKEN
+                    and replays < _MAX_TOKEN_REPLAYS
+                    and await self.auth.invalidate(token)
+                ):
+                    # The auth refreshes once for everyone (or hands out the token another
+                    # caller refreshed meanwhile); replay with it.
+                    replays += 1
+                    continue
                 exhausted = verdict is Verdict.CREDITS_EXHAUSTED
                 return parsed, raw.status
 
