@@ -15,6 +15,7 @@ from ._exceptions import (
     LimiterUnavailableError,
     OperationsFailedError,
     RefreshThrottledError,
+    TokenCacheUnavailableError,
     TokenRefreshError,
     ZohoError,
 )
@@ -22,14 +23,17 @@ from ._job import Job
 from ._limiter import Limiter, LocalLimiter
 from ._ops import Delink, Link, Operation, UpdateRecord
 from ._redis import RedisLimiter
+from ._redis_token import RedisTokenCache
 from ._report import Report, Result
 from ._sync import Client
+from ._token_cache import CachedToken, MemoryTokenCache, TokenCache
 from ._version import __version__
 
 __all__ = [
     "AsyncClient",
     "Auth",
     "AuthError",
+    "CachedToken",
     "CallableAuth",
     "Client",
     "ConfigurationError",
@@ -41,14 +45,18 @@ __all__ = [
     "LimiterUnavailableError",
     "Link",
     "LocalLimiter",
+    "MemoryTokenCache",
     "Operation",
     "OperationsFailedError",
     "RedisLimiter",
+    "RedisTokenCache",
     "RefreshThrottledError",
     "RefreshTokenAuth",
     "Report",
     "Result",
     "StaticTokenAuth",
+    "TokenCache",
+    "TokenCacheUnavailableError",
     "TokenRefreshError",
     "UpdateRecord",
     "ZohoError",

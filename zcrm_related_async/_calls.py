@@ -38,8 +38,10 @@ from ._wire import Parsed, WholeCall, build_request, parse_response
 
 log = logging.getLogger("zcrm_related_async")
 
-#: Replays of one try after Zoho rejected its token: refresh once (for everyone), replay once.
-_MAX_TOKEN_REPLAYS = 1
+#: Replays of one try after Zoho rejected its token, each with a token not rejected before in
+#: that try. More than one: in a fleet sharing a token, a replay may be the request that finds
+#: the next token dead (each death is refreshed once for everyone, so this bounds refreshes).
+_MAX_TOKEN_REPLAYS = 3
 
 
 class Gate(Protocol):
@@ -165,6 +167,7 @@ class ChunkSender:
         async def attempt() -> tuple[Parsed, int]:
             nonlocal exhausted, last
             replays = 0
+            rejected: set[str] = set()
             while True:
                 try:
                     token, raw = await self._request(
@@ -182,15 +185,16 @@ class ChunkSender:
                     last = (parsed, raw.status)
                     after = parse_retry_after(raw.headers.get("Retry-After"), time.time())
                     raise _TryAgain(parsed, raw.status, after)
-                if (
-                    verdict is Verdict.REFRESH_TOKEN
-                    and replays < _MAX_TOKEN_REPLAYS
-                    and await self.auth.invalidate(token)
-                ):
+                if verdict is Verdict.REFRESH_TOKEN and replays < _MAX_TOKEN_REPLAYS:
+                    rejected.add(token)
                     # The auth refreshes once for everyone (or hands out the token another
-                    # caller refreshed meanwhile); replay with it.
-                    replays += 1
-                    continue
+                    # caller refreshed meanwhile), outside any slot; replay with a new token.
+                    if (
+                        await self.auth.invalidate(token)
+                        and await self.auth.token() not in rejected
+                    ):
+                        replays += 1
+                        continue
                 exhausted = verdict is Verdict.CREDITS_EXHAUSTED
                 return parsed, raw.status
 
