@@ -74,10 +74,9 @@ class LoopClients:
         """The client to use on the running event loop."""
         loop = asyncio.get_running_loop()
         if self._given is not None:
-            first = self._given_loop() if self._given_loop is not None else None
-            if first is None or first.is_closed():
+            if self._given_loop is None:
                 self._given_loop = weakref.ref(loop)
-            elif first is not loop:
+            elif self._given_loop() is not loop:
                 raise ConfigurationError(
                     f"{self._owner}: the redis.asyncio.Redis client you passed belongs to "
                     "another event loop; pass url= instead (a client is then made per loop)"
