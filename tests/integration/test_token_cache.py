@@ -22,6 +22,16 @@ import pytest
 import pytest_asyncio
 import redis.asyncio
 
+from tests.integration.cli_support import (
+    cli_env,
+    finish,
+    read_jsonl,
+    run_args,
+    run_cli,
+    start_cli,
+    write_jsonl,
+)
+from tests.integration.cli_support import links as cli_links
 from tests.redis_server import RedisServer, free_port
 from zcrm_related_async import (
     AsyncClient,
@@ -339,3 +349,47 @@ async def test_the_token_in_redis_expires_with_the_token(
         async with aiohttp.ClientSession() as session:
             await refresh_auth(fake, cache).bind(session, fake.url, 5.0).token()
         assert 110_000 < await r.pttl(f"{{{key}}}:token") <= 120_000
+
+
+async def test_cli_processes_on_shards_of_one_input_share_slots_and_token(
+    redis_server: RedisServer, tmp_path: Path, r: redis.asyncio.Redis
+) -> None:
+    rows = cli_links(20, 50)  # 1,000 links over 20 campaigns
+    async with FakeZoho(zoho_token_rules=True) as fake:
+        env = cli_env(
+            ZOHO_CLIENT_ID=fake.client_id,
+            ZOHO_CLIENT_SECRET=fake.client_secret,
+            ZOHO_REFRESH_TOKEN=fake.refresh_token,
+            ZOHO_ACCOUNTS_URL=fake.accounts_url,
+        )
+        shards = [write_jsonl(tmp_path / f"shard{n}.jsonl", rows[n::4]) for n in range(4)]
+        runs = [
+            start_cli(
+                *run_args(fake, shard, tmp_path / f"report{n}.jsonl"),
+                *("--redis", redis_server.url, "--concurrency", "5"),
+                env=env,
+            )
+            for n, shard in enumerate(shards)
+        ]
+        done = [await finish(p) for p in await asyncio.gather(*runs)]
+        assert [d.code for d in done] == [0, 0, 0, 0], [d.err for d in done]
+        assert fake.stats.refresh_requests == 1  # one token for the four processes
+        assert fake.stats.max_in_flight <= 5  # one limit for the four
+    reports = [read_jsonl(tmp_path / f"report{n}.jsonl") for n in range(4)]
+    assert sum(len(rep) for rep in reports) == 1000
+    key = default_key(fake.client_id)
+    assert await r.exists(f"{{{key}:token}}:token", f"{{{key}:slots}}:leases") >= 1
+
+
+async def test_cli_refuses_a_redis_password_on_the_command_line(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "ops.jsonl", cli_links(1, 1))
+    async with FakeZoho() as fake:
+        env = cli_env(fake)
+        done = await run_cli(
+            *run_args(fake, source, tmp_path / "report.jsonl"),
+            *("--redis", "redis://:hunter2@127.0.0.1:6379/0", "--redis-key", "k"),
+            env=env,
+        )
+    assert done.code == 2
+    assert "ZOHO_REDIS_URL" in done.err
+    assert "hunter2" not in done.err
