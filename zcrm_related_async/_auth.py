@@ -115,6 +115,10 @@ class _CachedAuth(Auth):
                 raise
             self.fetches += 1
             self._failure = None
+            if answer[0] == self._rejected:
+                # The source has nothing newer: use it until the next 401 says otherwise,
+                # rather than asking it again on every call.
+                self._rejected = None
             return answer
 
         stale = cached.value if cached is not None else None

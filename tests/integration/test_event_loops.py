@@ -13,6 +13,7 @@ import redis.asyncio
 from tests.redis_server import RedisServer
 from zcrm_related_async import (
     AsyncClient,
+    Client,
     ConfigurationError,
     Limiter,
     LocalLimiter,
@@ -50,6 +51,8 @@ async def job(auth: RefreshTokenAuth, limiter: Limiter | None = None) -> list[in
         reports = await asyncio.gather(
             *(zoho.link("Campaigns", str(n + 1), "Leads", ["10", "11"]) for n in range(CALLERS))
         )
+    for report in reports:  # say why, if a caller failed
+        assert report.succeeded == 2, [(r.code, r.message) for r in report.failures()]
     return [r.succeeded for r in reports]
 
 
@@ -147,3 +150,25 @@ def test_a_redis_client_of_your_own_is_refused_clearly_on_another_loop(
     asyncio.run(read())
     with pytest.raises(ConfigurationError, match="another event loop; pass url="):
         asyncio.run(read())
+
+
+async def test_blocking_clients_share_a_redis_token_cache_and_limiter(
+    redis_server: RedisServer,
+) -> None:
+    cache = RedisTokenCache(redis_server.url, key="loops:sync:token")
+    limiter = RedisLimiter(redis_server.url, key="loops:sync:slots", limit=3)
+    async with FakeZoho() as fake:
+
+        def work() -> int:
+            # Each Client runs its own event loop in its own thread.
+            with Client(
+                api_domain=fake.url,
+                accounts_url=fake.url,
+                auth=refresh_auth(cache),
+                limiter=limiter,
+            ) as zoho:
+                return zoho.link("Campaigns", "1", "Leads", ["10", "11"]).succeeded
+
+        assert await asyncio.to_thread(work) == 2
+        assert await asyncio.to_thread(work) == 2
+        assert fake.stats.refresh_requests == 1  # the second client found the token in Redis
