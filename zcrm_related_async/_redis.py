@@ -112,9 +112,11 @@ class RedisLimiter:
     Redis again at least every ``max_wait`` seconds; ``redis_timeout`` bounds connecting to
     Redis and its answers.
 
-    ``url`` (``redis://host:6379/0``, ``rediss://...``, ``unix://...``) makes a client that
-    :meth:`aclose` (or ``async with``) closes; a ``client`` (a ``redis.asyncio.Redis``) you
-    pass is used and left open. When Redis does not answer, ``slot()`` raises
+    ``url`` (``redis://host:6379/0``, ``rediss://...``, ``unix://...``) makes a client per
+    event loop that :meth:`aclose` (or ``async with``, or the end of ``asyncio.run()``)
+    closes, so a limiter kept at module level serves successive ``asyncio.run()`` jobs; a
+    ``client`` (a ``redis.asyncio.Redis``) you pass is used on its first event loop only and
+    left open. When Redis does not answer, ``slot()`` raises
     :class:`LimiterUnavailableError`; a release that fails is logged and the slot comes back
     when its lease runs out. Needs Redis 6 or later and ``pip install
     'zcrm-related-async[redis]'``.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import time
 import uuid
@@ -393,3 +394,46 @@ async def test_cli_refuses_a_redis_password_on_the_command_line(tmp_path: Path) 
     assert done.code == 2
     assert "ZOHO_REDIS_URL" in done.err
     assert "hunter2" not in done.err
+
+
+async def test_a_sixteenth_live_token_is_never_asked_for(
+    redis_server: RedisServer, key: str
+) -> None:
+    # max_alive=2 stands for Zoho's 15: two tokens alive, a third refresh waits for one of
+    # them to expire (an hour here), which this caller may not wait for.
+    async with (
+        FakeZoho() as fake,
+        RedisTokenCache(redis_server.url, key=key, max_alive=2) as cache,
+        aiohttp.ClientSession() as session,
+    ):
+        bound = refresh_auth(fake, cache).bind(session, fake.url, 5.0, 0.5)
+        first = await bound.token()
+        await bound.invalidate(first)
+        second = await bound.token()
+        assert second != first
+        await bound.invalidate(second)
+        with pytest.raises(RefreshThrottledError, match="15 alive"):
+            await bound.token()
+        assert fake.stats.refresh_requests == 2
+        assert fake.tokens_killed == 0
+
+
+async def test_no_secret_reaches_a_log_when_redis_fails(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with FakeZoho() as fake:
+        down = RedisTokenCache(
+            f"redis://user:pa55word@127.0.0.1:{free_port()}/0", key="k", redis_timeout=0.5
+        )
+        async with (
+            down,
+            AsyncClient(
+                api_domain=fake.url, accounts_url=fake.url, auth=refresh_auth(fake, down)
+            ) as zoho,
+        ):
+            report = await zoho.run(links(10))
+    seen = " ".join([caplog.text, repr(down), repr(list(report.results)), repr(zoho)])
+    assert "AUTH_FAILED" in seen
+    for secret in ("pa55word", fake.client_secret, fake.refresh_token):
+        assert secret not in seen
