@@ -37,6 +37,7 @@ from tests.redis_server import RedisServer, free_port
 from zcrm_related_async import (
     AsyncClient,
     Link,
+    MemoryTokenCache,
     RedisTokenCache,
     RefreshThrottledError,
     RefreshTokenAuth,
@@ -437,3 +438,21 @@ async def test_no_secret_reaches_a_log_when_redis_fails(
     assert "AUTH_FAILED" in seen
     for secret in ("pa55word", fake.client_secret, fake.refresh_token):
         assert secret not in seen
+
+
+async def test_the_in_process_cache_can_keep_the_budget_too() -> None:
+    minted: list[str] = []
+
+    async def mint() -> tuple[str, float]:
+        minted.append(f"token-{len(minted)}")
+        return minted[-1], 3600.0
+
+    cache = MemoryTokenCache(refresh_limit=1, refresh_window=0.3)
+    first = await cache.refresh(None, mint, max_wait=1.0)
+    # The budget is spent: a caller that may wait gets the next token when it comes back ...
+    second = await cache.refresh(first.value, mint, max_wait=1.0)
+    assert [first.value, second.value] == ["token-0", "token-1"]
+    # ... one that may not is told so, and mint is not called.
+    with pytest.raises(RefreshThrottledError, match="minted 1 access tokens"):
+        await cache.refresh(second.value, mint, max_wait=0.01)
+    assert len(minted) == 2
