@@ -16,6 +16,7 @@ from ._exceptions import (
     LimiterUnavailableError,
     OperationsFailedError,
     RefreshThrottledError,
+    TokenCacheUnavailableError,
     TokenRefreshError,
     ZohoError,
 )
@@ -23,15 +24,18 @@ from ._job import Job, ResultStream
 from ._limiter import Limiter, LocalLimiter
 from ._ops import Delink, Link, Operation, UpdateRecord
 from ._redis import RedisLimiter
+from ._redis_token import RedisTokenCache
 from ._report import Report, Result
 from ._stats import ClientStats
 from ._sync import Client
+from ._token_cache import CachedToken, MemoryTokenCache, TokenCache
 from ._version import __version__
 
 __all__ = [
     "AsyncClient",
     "Auth",
     "AuthError",
+    "CachedToken",
     "CallableAuth",
     "Client",
     "ClientClosedError",
@@ -45,15 +49,19 @@ __all__ = [
     "LimiterUnavailableError",
     "Link",
     "LocalLimiter",
+    "MemoryTokenCache",
     "Operation",
     "OperationsFailedError",
     "RedisLimiter",
+    "RedisTokenCache",
     "RefreshThrottledError",
     "RefreshTokenAuth",
     "Report",
     "Result",
     "ResultStream",
     "StaticTokenAuth",
+    "TokenCache",
+    "TokenCacheUnavailableError",
     "TokenRefreshError",
     "UpdateRecord",
     "ZohoError",

@@ -4,7 +4,8 @@ refresh token, once for every concurrent caller.
 Zoho mints at most 10 access tokens per refresh token per 10 minutes and keeps at most 15 alive
 (https://www.zoho.com/crm/developer/docs/api/v8/refresh.html), so a refresh is single-flight:
 the first caller that finds the token stale refreshes it, every other caller waits for that
-answer. A failed refresh is remembered for a cool-down instead of being retried in a loop.
+answer (the :class:`TokenCache` decides who, in one process or across a fleet). A failed
+refresh is remembered for a cool-down instead of being retried in a loop.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ import aiohttp
 import backoff
 
 from ._config import (
+    DEFAULT_MAX_RETRY_TIME,
+    DEFAULT_TIMEOUT,
     REFRESH_FAILURE_COOLDOWN,
     REFRESH_MAX_TRIES,
-    TOKEN_REFRESH_MARGIN,
     check_base_url,
 )
 from ._exceptions import AuthError, ConfigurationError, TokenRefreshError
+from ._token_cache import MemoryTokenCache, Mint, TokenCache
 from ._wire import TransientRefreshError, parse_token_response
 
 TokenSource = Callable[[], "str | Awaitable[str]"]
@@ -45,19 +48,16 @@ def _usable(token: object) -> str | None:
 
 
 class Auth(abc.ABC):
-    """Where access tokens come from. Subclass it for a token store of your own."""
+    """Where access tokens come from. Subclass it for a token store of your own: two methods,
+    no HTTP session involved (the client sends the token; you only hand it out)."""
 
     @abc.abstractmethod
-    async def token(self, session: aiohttp.ClientSession, accounts_url: str, timeout: float) -> str:
-        """A valid access token (may refresh it, over ``session``, within ``timeout``)."""
+    async def token(self) -> str:
+        """A valid access token (fetch or refresh it here if need be)."""
 
     @abc.abstractmethod
     async def invalidate(self, token: str) -> bool:
         """Zoho rejected ``token``; return True if asking :meth:`token` again may help."""
-
-    def is_current(self, token: str) -> bool:
-        """False if a newer token than ``token`` exists already (then no refresh is needed)."""
-        return True
 
 
 class StaticTokenAuth(Auth):
@@ -71,7 +71,7 @@ class StaticTokenAuth(Auth):
             )
         self._token = token
 
-    async def token(self, session: aiohttp.ClientSession, accounts_url: str, timeout: float) -> str:
+    async def token(self) -> str:
         return self._token
 
     async def invalidate(self, token: str) -> bool:
@@ -82,51 +82,56 @@ class StaticTokenAuth(Auth):
 
 
 class _CachedAuth(Auth):
-    """Caches a token until it expires or Zoho rejects it; fetches a new one single-flight."""
+    """Keeps a token in a :class:`TokenCache` until it is near expiry or Zoho rejects it;
+    fetches the next one once for every caller sharing the cache."""
 
-    def __init__(self) -> None:
-        self._token: str | None = None
-        self._fresh_until = 0.0
-        self._lock = asyncio.Lock()
+    def __init__(self, cache: TokenCache | None) -> None:
+        if cache is None:
+            cache = MemoryTokenCache()
+        elif not isinstance(cache, TokenCache):
+            raise ConfigurationError("cache: expected a TokenCache (get() and refresh())")
+        self.cache = cache
+        self._rejected: str | None = None  # the last token Zoho rejected here
         self._failure: tuple[float, AuthError] | None = None
-        #: how many tokens were fetched (for observability and tests)
+        #: how many tokens this object fetched (for observability and tests)
         self.fetches = 0
 
-    async def token(self, session: aiohttp.ClientSession, accounts_url: str, timeout: float) -> str:
-        token = self._token
-        if token is not None and time.monotonic() < self._fresh_until:
-            return token
-        async with self._lock:
-            token = self._token
-            if token is not None and time.monotonic() < self._fresh_until:
-                return token  # another caller refreshed while this one waited
-            if self._failure is not None and time.monotonic() < self._failure[0]:
-                error = self._failure[1]
-                raise type(error)(str(error))
+    async def token(self) -> str:
+        return await self._current(self._fetch, DEFAULT_MAX_RETRY_TIME)
+
+    async def _current(self, fetch: Mint, max_wait: float) -> str:
+        cached = await self.cache.get()
+        if cached is not None and cached.fresh() and cached.value != self._rejected:
+            return cached.value
+
+        async def mint() -> tuple[str, float]:
+            failure = self._failure
+            if failure is not None and time.monotonic() < failure[0]:
+                raise type(failure[1])(str(failure[1]))  # in its cool-down: do not ask again
             try:
-                token, lifetime = await self._fetch(session, accounts_url, timeout)
+                answer = await fetch()
             except AuthError as error:
                 self._failure = (time.monotonic() + REFRESH_FAILURE_COOLDOWN, error)
                 raise
             self.fetches += 1
             self._failure = None
-            self._token = token
-            margin = min(TOKEN_REFRESH_MARGIN, lifetime / 10)
-            self._fresh_until = time.monotonic() + lifetime - margin
-            return token
+            if answer[0] == self._rejected:
+                # The source has nothing newer: use it until the next 401 says otherwise,
+                # rather than asking it again on every call.
+                self._rejected = None
+            return answer
+
+        stale = cached.value if cached is not None else None
+        return (await self.cache.refresh(stale, mint, max_wait)).value
 
     async def invalidate(self, token: str) -> bool:
-        if token == self._token:
-            self._fresh_until = 0.0  # stale: the next caller refreshes (once, for everyone)
+        # Compared with the cached token at the next token(): if someone refreshed meanwhile,
+        # the new token is used as it is; otherwise one caller refreshes for everyone.
+        self._rejected = token
         return True
 
-    def is_current(self, token: str) -> bool:
-        return token == self._token
-
     @abc.abstractmethod
-    async def _fetch(
-        self, session: aiohttp.ClientSession, accounts_url: str, timeout: float
-    ) -> tuple[str, float]:
+    async def _fetch(self) -> tuple[str, float]:
         """A new token and its lifetime in seconds."""
 
 
@@ -134,15 +139,13 @@ class CallableAuth(_CachedAuth):
     """Tokens from the caller's callable (sync or async), asked again when Zoho rejects one."""
 
     def __init__(self, source: TokenSource, lifetime: float = 3000.0) -> None:
-        super().__init__()
+        super().__init__(None)
         if not callable(source):
             raise ConfigurationError("auth: expected an Auth, or a callable returning a token")
         self._source = source
         self._lifetime = lifetime
 
-    async def _fetch(
-        self, session: aiohttp.ClientSession, accounts_url: str, timeout: float
-    ) -> tuple[str, float]:
+    async def _fetch(self) -> tuple[str, float]:
         try:
             token = self._source()
             if inspect.isawaitable(token):
@@ -164,7 +167,15 @@ class CallableAuth(_CachedAuth):
 class RefreshTokenAuth(_CachedAuth):
     """OAuth refresh-token flow (self client or server-based apps).
 
-    ``accounts_url`` defaults to the accounts server of the client's data centre.
+    ``accounts_url`` defaults to the accounts server of the client's data centre. ``cache``
+    (a :class:`TokenCache`; default: this object's own, in memory) holds the access token:
+    give every process that uses this refresh token the same ``RedisTokenCache`` and they
+    share one token, refreshed by one of them at a time within Zoho's budget.
+
+    A client hands this object its HTTP session, accounts server and timeouts through
+    :meth:`bind`; used on its own, :meth:`token` makes a session per refresh and needs
+    ``accounts_url``. It keeps nothing bound to an event loop, so one object may serve
+    successive ``asyncio.run()`` jobs.
     """
 
     def __init__(
@@ -173,8 +184,9 @@ class RefreshTokenAuth(_CachedAuth):
         client_secret: str,
         refresh_token: str,
         accounts_url: str | None = None,
+        cache: TokenCache | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(cache)
         for name, value in (
             ("client_id", client_id),
             ("client_secret", client_secret),
@@ -194,7 +206,31 @@ class RefreshTokenAuth(_CachedAuth):
         """Access tokens minted by this object so far."""
         return self.fetches
 
-    async def _fetch(
+    def bind(
+        self,
+        session: aiohttp.ClientSession | Callable[[], aiohttp.ClientSession],
+        accounts_url: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_wait: float = DEFAULT_MAX_RETRY_TIME,
+    ) -> Auth:
+        """This auth as a client uses it: refreshes go over ``session`` (or the session a
+        callable returns) to ``accounts_url`` (unless this object names its own), each
+        request within ``timeout`` seconds; waiting for another caller's refresh or for the
+        refresh budget lasts at most ``max_wait`` seconds. The token and cache are shared
+        with this object and every other binding of it."""
+        get_session = session if callable(session) else lambda: session
+        return _BoundRefresh(self, get_session, accounts_url, timeout, max_wait)
+
+    async def _fetch(self) -> tuple[str, float]:
+        if self.accounts_url is None:
+            raise TokenRefreshError(
+                "RefreshTokenAuth.token() outside a client needs accounts_url= "
+                "(or use it through AsyncClient(auth=...))"
+            )
+        async with aiohttp.ClientSession() as session:
+            return await self._post(session, self.accounts_url, DEFAULT_TIMEOUT)
+
+    async def _post(
         self, session: aiohttp.ClientSession, accounts_url: str, timeout: float
     ) -> tuple[str, float]:
         base = self.accounts_url or accounts_url
@@ -242,3 +278,46 @@ class RefreshTokenAuth(_CachedAuth):
     def __repr__(self) -> str:
         shown = self.client_id[:9] + "..." if len(self.client_id) > 12 else self.client_id
         return f"RefreshTokenAuth(client_id={shown!r}, accounts_url={self.accounts_url!r})"
+
+
+class _BoundRefresh(Auth):
+    """A :class:`RefreshTokenAuth` with one client's session and settings."""
+
+    def __init__(
+        self,
+        auth: RefreshTokenAuth,
+        session: Callable[[], aiohttp.ClientSession],
+        accounts_url: str,
+        timeout: float,
+        max_wait: float,
+    ) -> None:
+        self.auth = auth
+        self._session = session
+        self._accounts_url = accounts_url
+        self._timeout = timeout
+        self._max_wait = max_wait
+
+    async def token(self) -> str:
+        return await self.auth._current(self._fetch, self._max_wait)
+
+    async def _fetch(self) -> tuple[str, float]:
+        return await self.auth._post(self._session(), self._accounts_url, self._timeout)
+
+    async def invalidate(self, token: str) -> bool:
+        return await self.auth.invalidate(token)
+
+    def __repr__(self) -> str:
+        return repr(self.auth)
+
+
+def bind_auth(
+    auth: Auth,
+    session: Callable[[], aiohttp.ClientSession],
+    accounts_url: str,
+    timeout: float,
+    max_wait: float,
+) -> Auth:
+    """The :class:`Auth` a client's calls use: ``auth`` itself, or bound to the client."""
+    if isinstance(auth, RefreshTokenAuth):
+        return auth.bind(session, accounts_url, timeout, max_wait)
+    return auth

@@ -57,8 +57,10 @@ from ._wire import Parsed, PerRecord, WholeCall, build_request, parse_response
 
 log = logging.getLogger("zcrm_related_async")
 
-#: Replays with a token another caller refreshed meanwhile (no refresh of our own).
-_MAX_CATCH_UPS = 3
+#: Replays of one try after Zoho rejected its token, each with a token not rejected before in
+#: that try. More than one: in a fleet sharing a token, a replay may be the request that finds
+#: the next token dead (each death is refreshed once for everyone, so this bounds refreshes).
+_MAX_TOKEN_REPLAYS = 3
 _TOO_LARGE = Failed(REQUEST_TOO_LARGE, "Zoho refused the call as too large (HTTP 413)")
 
 
@@ -127,8 +129,9 @@ class ChunkSender:
         url: str,
         headers: dict[str, str],
         body: bytes | None,
-    ) -> RawResponse:
-        """One request under a place in the window and a slot of the limiter."""
+    ) -> tuple[str, RawResponse]:
+        """One request under a place in the window and a slot of the limiter; returns the
+        access token it was sent with and the answer."""
         if self.pause is not None:
             await self.pause()
         session = self.session()  # raises ClientClosedError: nothing is sent then
@@ -138,11 +141,15 @@ class ChunkSender:
         try:
             async with self.limiter.slot():
                 self.counters.slot_wait += time.monotonic() - waiting
+                # The token is read once the slot is ours: one read before a long wait for a
+                # slot may have died meanwhile (in a fleet, others spend it and refresh it).
+                token = await self.auth.token()
                 stop = gate.admit()
                 if stop is not None:
                     raise _NotSent(stop)
                 chunk.attempts += 1  # from here on, the call may reach Zoho
                 try:
+                    headers["Authorization"] = f"Zoho-oauthtoken {token}"
                     raw = await send(
                         session, method, url, headers, body, aiohttp.ClientTimeout(self.timeout)
                     )
@@ -157,7 +164,7 @@ class ChunkSender:
         # Let the call waiting for this slot go out before this one's answer is read: reading
         # it takes a while, and the org's slot would sit idle meanwhile.
         await asyncio.sleep(0)
-        return raw
+        return token, raw
 
     def _count(self, chunk: Chunk, gate: Gate, status: int | None, connected: bool) -> None:
         """The one place a try is counted: for the client, the job and the chunk."""
@@ -188,14 +195,14 @@ class ChunkSender:
             self.random,
         )
         last: tuple[Parsed | Failed, int | None] | None = None  # the last transient failure
-        refreshed = False
-        catch_ups = 0
+        replays = 0
+        rejected: set[str] = set()  # tokens Zoho refused during this try
         while True:
             retry_after: float | None = None
             try:
-                token = await self.auth.token(self.session(), self.accounts_url, self.timeout)
-                headers["Authorization"] = f"Zoho-oauthtoken {token}"
-                raw = await self._request(chunk, gate, request.method, url, headers, request.body)
+                token, raw = await self._request(
+                    chunk, gate, request.method, url, headers, request.body
+                )
             except TransportError as exc:
                 last = (Failed(exc.code, exc.message), None)
             except LimiterUnavailableError as exc:  # nothing was sent: try again later
@@ -214,12 +221,19 @@ class ChunkSender:
                 self._note_credits(raw.headers)
                 parsed = parse_response(raw.body, chunk)
                 verdict = classify(raw.status, parsed, raw.headers)
-                if verdict is Verdict.REFRESH_TOKEN:
-                    if not self.auth.is_current(token) and catch_ups < _MAX_CATCH_UPS:
-                        catch_ups += 1  # another caller refreshed meanwhile: use its token
-                        continue
-                    if not refreshed and await self.auth.invalidate(token):
-                        refreshed = True  # refresh once (for everyone), replay once
+                if verdict is Verdict.REFRESH_TOKEN and replays < _MAX_TOKEN_REPLAYS:
+                    rejected.add(token)
+                    # The auth refreshes once for everyone (or hands out the token another
+                    # caller refreshed meanwhile), outside any slot; replay with a new token.
+                    try:
+                        fresh = (
+                            await self.auth.invalidate(token)
+                            and await self.auth.token() not in rejected
+                        )
+                    except AuthError as exc:
+                        return self._done(chunk, Failed(AUTH_FAILED, str(exc)), None)
+                    if fresh:
+                        replays += 1
                         continue
                 if verdict is not Verdict.RETRY:
                     return self._final(chunk, parsed, raw.status, verdict)
@@ -232,7 +246,8 @@ class ChunkSender:
             if wait is None:  # the tries ran out: the last transient failure is the outcome
                 return self._done(chunk, *last)
             self.counters.retries += 1
-            refreshed, catch_ups = False, 0
+            replays = 0
+            rejected.clear()
             _log_retry(request.method, request.path, last, tries.tries + 1, wait)
             await asyncio.sleep(wait)
 

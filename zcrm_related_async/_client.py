@@ -10,7 +10,7 @@ import aiohttp
 
 from ._aimd import slots
 from ._arguments import Related, budget, build, positive, related_key, split
-from ._auth import Auth, CallableAuth, StaticTokenAuth, TokenSource
+from ._auth import Auth, CallableAuth, StaticTokenAuth, TokenSource, bind_auth
 from ._batching import Batcher
 from ._calls import ChunkSender
 from ._coalesce import Coalescer
@@ -127,7 +127,9 @@ class AsyncClient:
             api_domain=self.api_domain,
             accounts_url=accounts_url,
             version=self.version,
-            auth=self.auth,
+            auth=bind_auth(
+                self.auth, self._get_session, accounts_url, float(timeout), float(max_retry_time)
+            ),
             limiter=self.limiter,
             window=AdaptiveWindow(self.max_concurrency) if adaptive_concurrency else None,
             timeout=float(timeout),

@@ -8,8 +8,9 @@ that stop a whole job::
     ├── InvalidOperationError (ValueError)   bad input, raised before any request is sent
     ├── ConfigurationError (ValueError)      bad client settings
     ├── AuthError                            no access token could be had
-    │   └── TokenRefreshError                the accounts server refused a refresh
-    │       └── RefreshThrottledError        ... because refreshes are throttled ("Access Denied")
+    │   ├── TokenRefreshError                the accounts server refused a refresh
+    │   │   └── RefreshThrottledError        ... because refreshes are throttled ("Access Denied")
+    │   └── TokenCacheUnavailableError       a shared token cache (Redis) did not answer
     ├── ClientClosedError (RuntimeError)     the client (or the session given to it) is closed
     ├── CreditsExhaustedError                the org's API credits for the day are spent
     ├── LimiterUnavailableError              a shared limiter's store (Redis) did not answer
@@ -71,6 +72,13 @@ class TokenRefreshError(AuthError):
 
 class RefreshThrottledError(TokenRefreshError):
     """Zoho throttles refreshes (at most 10 tokens per 10 minutes per refresh token)."""
+
+
+class TokenCacheUnavailableError(AuthError):
+    """The shared token cache's store (Redis) did not answer, so no access token could be had.
+
+    The calls that needed a token report ``AUTH_FAILED`` and nothing was sent for them.
+    """
 
 
 class LimiterUnavailableError(ZohoError):

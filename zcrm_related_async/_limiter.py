@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import deque
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
@@ -21,20 +22,83 @@ class LocalLimiter:
     """At most ``limit`` calls in flight in this process, for every client that shares it.
 
     Zoho limits concurrent calls per app per org (Free 5 ... Ultimate 25; over it -> 429):
-    give every client of one org the same ``LocalLimiter`` when they run side by side.
+    give every client of one org the same ``LocalLimiter`` when they run side by side. It is
+    bound to no event loop: one kept at module level serves successive ``asyncio.run()`` jobs,
+    and clients on loops in several threads share its slots. Waiters are served first come,
+    first served.
     """
 
     def __init__(self, limit: int) -> None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ConfigurationError(f"max_concurrency: expected an int >= 1, got {limit!r}")
         self.limit = limit
-        self._semaphore = asyncio.Semaphore(limit)
+        self._mutex = threading.Lock()  # held for a few lines, never across an await
+        self._free = limit
+        self._waiters: deque[_Waiter] = deque()
 
-    def slot(self) -> asyncio.Semaphore:
-        return self._semaphore
+    def slot(self) -> _LocalSlot:
+        return _LocalSlot(self)
+
+    async def _acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        with self._mutex:
+            if self._free > 0 and not self._waiters:
+                self._free -= 1
+                return
+            waiter = _Waiter(loop, loop.create_future())
+            self._waiters.append(waiter)
+        try:
+            await waiter.future
+        except BaseException:
+            with self._mutex:
+                granted = waiter.granted
+                if not granted:
+                    self._waiters.remove(waiter)
+            if granted:
+                self._release()  # handed the slot as we were cancelled: pass it on
+            raise
+
+    def _release(self) -> None:
+        with self._mutex:
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                waiter.granted = True
+                try:  # the waiter's loop may be another thread's, or closed
+                    waiter.loop.call_soon_threadsafe(_wake, waiter)
+                    return
+                except RuntimeError:
+                    continue  # its loop is closed: nobody is left to take the slot
+            self._free += 1
 
     def __repr__(self) -> str:
         return f"LocalLimiter(limit={self.limit})"
+
+
+class _Waiter:
+    __slots__ = ("future", "granted", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+        self.loop = loop
+        self.future = future
+        self.granted = False  # a slot was handed to it
+
+
+def _wake(waiter: _Waiter) -> None:
+    if not waiter.future.done():
+        waiter.future.set_result(None)
+
+
+class _LocalSlot:
+    __slots__ = ("_limiter",)
+
+    def __init__(self, limiter: LocalLimiter) -> None:
+        self._limiter = limiter
+
+    async def __aenter__(self) -> None:
+        await self._limiter._acquire()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._limiter._release()
 
 
 class AdaptiveWindow:

@@ -25,12 +25,13 @@ import logging
 import os
 import socket
 import uuid
+import weakref
 from collections.abc import Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from ._exceptions import ConfigurationError, LimiterUnavailableError
+from ._redis_client import LoopClients
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -111,9 +112,11 @@ class RedisLimiter:
     Redis again at least every ``max_wait`` seconds; ``redis_timeout`` bounds connecting to
     Redis and its answers.
 
-    ``url`` (``redis://host:6379/0``, ``rediss://...``, ``unix://...``) makes a client that
-    :meth:`aclose` (or ``async with``) closes; a ``client`` (a ``redis.asyncio.Redis``) you
-    pass is used and left open. When Redis does not answer, ``slot()`` raises
+    ``url`` (``redis://host:6379/0``, ``rediss://...``, ``unix://...``) makes a client per
+    event loop that :meth:`aclose` (or ``async with``, or the end of ``asyncio.run()``)
+    closes, so a limiter kept at module level serves successive ``asyncio.run()`` jobs; a
+    ``client`` (a ``redis.asyncio.Redis``) you pass is used on its first event loop only and
+    left open. When Redis does not answer, ``slot()`` raises
     :class:`LimiterUnavailableError`; a release that fails is logged and the slot comes back
     when its lease runs out. Needs Redis 6 or later and ``pip install
     'zcrm-related-async[redis]'``.
@@ -130,8 +133,6 @@ class RedisLimiter:
         max_wait: float = DEFAULT_MAX_WAIT,
         redis_timeout: float = DEFAULT_REDIS_TIMEOUT,
     ) -> None:
-        if (url is None) == (client is None):
-            raise ConfigurationError("RedisLimiter: give exactly one of url or client=")
         if not isinstance(key, str) or not key:
             raise ConfigurationError(f"key: expected a non-empty str, got {key!r}")
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -143,49 +144,33 @@ class RedisLimiter:
         ):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigurationError(f"{name}: expected a number > 0, got {value!r}")
-        try:
-            import redis.asyncio
-            import redis.exceptions
-        except ImportError:
-            raise ImportError(
-                "RedisLimiter needs redis-py: pip install 'zcrm-related-async[redis]'"
-            ) from None
+        # a BLPOP waits up to max_wait: the socket timeout covers it
+        self._clients = LoopClients(
+            "RedisLimiter", url, client, redis_timeout + max_wait, redis_timeout
+        )
+        read_timeout = self._clients.given_read_timeout
+        if read_timeout is not None and read_timeout <= max_wait:
+            raise ConfigurationError(
+                f"max_wait ({float(max_wait)} s) must be shorter than the Redis client's "
+                f"socket_timeout ({read_timeout} s): waiters block that long in BLPOP"
+            )
         self.key = key
         self.limit = limit
         self.lease = float(lease)
         self.max_wait = float(max_wait)
         self._lease_ms = max(1, round(self.lease * 1000))
-        self._owns_client = client is None
-        if client is None:
-            assert url is not None
-            client = redis.asyncio.Redis.from_url(
-                url,
-                socket_timeout=redis_timeout + self.max_wait,  # a BLPOP waits up to max_wait
-                socket_connect_timeout=redis_timeout,
-            )
-            self._where = _without_password(url)
-        else:
-            settings = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {})
-            read_timeout = settings.get("socket_timeout")
-            if read_timeout is not None and read_timeout <= self.max_wait:
-                raise ConfigurationError(
-                    f"max_wait ({self.max_wait} s) must be shorter than the Redis client's "
-                    f"socket_timeout ({read_timeout} s): waiters block that long in BLPOP"
-                )
-            where = settings.get("path") or f"{settings.get('host')}:{settings.get('port')}"
-            self._where = f"{where} (db {settings.get('db', 0)})" if settings else repr(client)
-        self._redis: Redis = client
-        self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
+        self._where = self._clients.where
+        self._errors = self._clients.errors
         # One hash tag: both keys land in one slot of a Redis Cluster, as scripts require.
         self._keys = (f"{{{key}}}:leases", f"{{{key}}}:wake")
-        self._acquire_script = client.register_script(ACQUIRE)
-        self._release_script = client.register_script(RELEASE)
-        self._renew_script = client.register_script(RENEW)
-        self._in_use_script = client.register_script(IN_USE)
+        self._scripts: dict[str, Any] = {}
         # Tokens name their holder, for whoever looks at the set (ZRANGE ... WITHSCORES).
         self._prefix = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}:"
         self._numbers = itertools.count(1)
-        self._turn = asyncio.Lock()
+        # One lock per event loop: an asyncio.Lock belongs to the loop that first waits on it.
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
         self._background: set[asyncio.Task[None]] = set()  # releases under way
         self._keepers: set[asyncio.Task[None]] = set()  # renewing the leases of held slots
 
@@ -202,20 +187,25 @@ class RedisLimiter:
 
     async def in_use(self) -> int:
         """Slots taken right now, by every process sharing ``key``."""
-        return int(await self._in_use_script(keys=self._keys[:1]))
+        return int(await self._run(IN_USE, self._keys[:1], ()))
 
     async def aclose(self) -> None:
         """Finish pending releases, then close the Redis client if this limiter made it.
 
         Slots still held stop being renewed: they come back when their leases run out.
         """
-        for keeper in self._keepers:
+        loop = asyncio.get_running_loop()
+
+        def here(tasks: set[asyncio.Task[None]]) -> list[asyncio.Task[None]]:
+            return [t for t in tasks if t.get_loop() is loop]
+
+        for keeper in here(self._keepers):
             keeper.cancel()
-        while self._background or self._keepers:
-            await asyncio.gather(*self._background, *self._keepers, return_exceptions=True)
-            await asyncio.gather(*self._background, return_exceptions=True)
-        if self._owns_client:
-            await self._redis.aclose()
+        while here(self._background) or here(self._keepers):
+            await asyncio.gather(
+                *here(self._background), *here(self._keepers), return_exceptions=True
+            )
+        await self._clients.aclose()
 
     async def __aenter__(self) -> RedisLimiter:
         return self
@@ -235,15 +225,15 @@ class RedisLimiter:
         args = (token, self.limit, self._lease_ms)
         unseen = False  # the script may have granted the slot without our seeing the answer
         try:
-            async with self._turn:  # one waiter per process asks Redis; the others queue here
+            async with self._turn():  # one waiter per process asks Redis; the others queue here
                 while True:
                     unseen = True
-                    granted, wait_ms = await self._acquire_script(keys=self._keys, args=args)
+                    granted, wait_ms = await self._run(ACQUIRE, self._keys, args)
                     unseen = False
                     if granted:
                         return token
                     wait = min(max(int(wait_ms) / 1000, _MIN_WAIT), self.max_wait)
-                    await self._redis.blpop([self._keys[1]], timeout=wait)
+                    await self._clients.get().blpop([self._keys[1]], timeout=wait)
         except BaseException as exc:
             if unseen:
                 self._spawn(self._release(token, granted=False))
@@ -259,9 +249,7 @@ class RedisLimiter:
         while True:
             await asyncio.sleep(self.lease / 3)
             try:
-                kept = await self._renew_script(
-                    keys=self._keys[:1], args=(token, self.limit, self._lease_ms)
-                )
+                kept = await self._run(RENEW, self._keys[:1], (token, self.limit, self._lease_ms))
             except self._errors as exc:
                 log.warning("could not renew a call slot's lease on %s: %s", self._where, exc)
                 continue
@@ -280,7 +268,7 @@ class RedisLimiter:
         ``granted=False``: the slot was perhaps never taken (the acquire's answer was lost).
         """
         try:
-            await self._release_script(keys=self._keys, args=(token, self.limit, self._lease_ms))
+            await self._run(RELEASE, self._keys, (token, self.limit, self._lease_ms))
         except self._errors as exc:
             log.log(
                 logging.WARNING if granted else logging.DEBUG,
@@ -290,6 +278,21 @@ class RedisLimiter:
                 exc,
                 self.lease,
             )
+
+    def _turn(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        turn = self._turns.get(loop)
+        if turn is None:
+            turn = self._turns[loop] = asyncio.Lock()
+        return turn
+
+    async def _run(self, source: str, keys: tuple[str, ...], args: tuple[Any, ...]) -> Any:
+        """Run a script with the running loop's client (registered once, on the first)."""
+        client = self._clients.get()
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts[source] = client.register_script(source)
+        return await script(keys=keys, args=args, client=client)
 
     def _spawn(self, work: Coroutine[Any, Any, None], keeper: bool = False) -> asyncio.Task[None]:
         tasks = self._keepers if keeper else self._background
@@ -326,12 +329,3 @@ class _Slot:
             # Shielded: if the caller is cancelled meanwhile, the release still goes on (in
             # the background; aclose() waits for it).
             await asyncio.shield(self._limiter._spawn(self._limiter._release(token)))
-
-
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit(parts._replace(netloc=user + netloc))

@@ -48,16 +48,17 @@ async def test_tokens_expiring_mid_job_are_refreshed_about_once_per_expiry(
         assert fake.stats.by_status.get(401, 0) <= fake.stats.refreshes * 5
 
 
-async def test_401_refreshes_once_and_replays_once(
+async def test_401_refreshes_once_per_rejected_token_and_replays_at_most_three_times(
     fake_zoho: FakeZoho, make_client: ClientFactory
 ) -> None:
     zoho = make_client(auth=refresh_auth(fake_zoho))
     await zoho.link("Campaigns", "1", "Leads", ["10"])
-    fake_zoho.inject("401", times=2)
+    fake_zoho.inject("401", times=4)
     report = await zoho.link("Campaigns", "1", "Leads", ["11", "12"])
-    # one refresh and one replay; the replay is rejected again, so the 401 stands
-    assert {(r.code, r.attempts) for r in report.results} == {("INVALID_TOKEN", 2)}
-    assert fake_zoho.stats.refreshes == 2
+    # a refresh and a replay per rejected token, three times; the third replay is rejected
+    # again, so the 401 stands
+    assert {(r.code, r.attempts) for r in report.results} == {("INVALID_TOKEN", 4)}
+    assert fake_zoho.stats.refreshes == 4
 
     fake_zoho.inject("401", times=1)
     report = await zoho.link("Campaigns", "1", "Leads", ["11", "12"])

@@ -7,7 +7,6 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 
@@ -114,7 +113,7 @@ class BrokenAuth(Auth):
         self._token = token
         self._left = fail_after
 
-    async def token(self, session: aiohttp.ClientSession, accounts_url: str, timeout: float) -> str:
+    async def token(self) -> str:
         self._left -= 1
         if self._left < 0:
             raise KeyError("a bug in the user's token store")

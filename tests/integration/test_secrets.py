@@ -152,12 +152,12 @@ async def test_no_secret_leaks_whatever_goes_wrong(
         assert {r.code for r in report.results} == {"AUTH_FAILED"}
         evidence.report("wrong secret", report)
         fresh = RefreshTokenAuth(CLIENT_ID, WRONG, REFRESH, fake.url)
-        error = await evidence.failing("wrong secret", fresh.token(session, fake.url, 1.0))
+        error = await evidence.failing("wrong secret", fresh.bind(session, fake.url, 1.0).token())
         assert isinstance(error, TokenRefreshError)
 
         # an accounts server that does not answer
         gone = RefreshTokenAuth(CLIENT_ID, SECRET, REFRESH, "http://127.0.0.1:9")
-        error = await evidence.failing("unreachable", gone.token(session, fake.url, 0.5))
+        error = await evidence.failing("unreachable", gone.bind(session, fake.url, 0.5).token())
         assert isinstance(error, TokenRefreshError)
 
         # a token callable that fails, quoting a secret in its own error
@@ -168,7 +168,7 @@ async def test_no_secret_leaks_whatever_goes_wrong(
         assert {r.code for r in report.results} == {"AUTH_FAILED"}
         evidence.report("callable", report)
         holder = client(auth=functools.partial(lambda secret: STATIC, SECRET))
-        error = await evidence.failing("callable", client(auth=vault).auth.token(session, "", 1))
+        error = await evidence.failing("callable", client(auth=vault).auth.token())
         assert isinstance(error, AuthError)
         evidence.add("partial", holder, holder.auth)
 
@@ -182,7 +182,7 @@ async def test_no_secret_leaks_whatever_goes_wrong(
         assert {r.code for r in report.results} == {"AUTH_FAILED"}
         evidence.report("throttled", report)
         throttled = RefreshTokenAuth(CLIENT_ID, SECRET, REFRESH, fake.url)
-        error = await evidence.failing("throttled", throttled.token(session, fake.url, 1.0))
+        error = await evidence.failing("throttled", throttled.bind(session, fake.url, 1.0).token())
         assert isinstance(error, RefreshThrottledError)
 
     # settings refused
@@ -284,6 +284,6 @@ async def test_a_refresh_never_posts_the_secret_to_a_plain_http_accounts_server(
     # secret does not leave over plain http to a host that is not loopback.
     auth = refresh_auth()
     with pytest.raises(TokenRefreshError, match="plain http") as caught:
-        await auth.token(session, "http://accounts.evil.example", 1.0)
+        await auth.bind(session, "http://accounts.evil.example", 1.0).token()
     assert evidence.urls == []
     assert SECRET not in "".join(traceback.format_exception(caught.value))

@@ -49,7 +49,7 @@ async def test_200_concurrent_token_requests_share_one_refresh(
     auth = refresh_auth(fake_zoho)
     session = make_client(auth=auth)._get_session()
     tokens = await asyncio.gather(
-        *(auth.token(session, fake_zoho.url, 5.0) for _ in range(CALLERS))
+        *(auth.bind(session, fake_zoho.url, 5.0).token() for _ in range(CALLERS))
     )
     assert set(tokens) == {fake_zoho.access_token}
     assert fake_zoho.stats.refresh_requests == 1
@@ -95,7 +95,7 @@ async def test_a_throttled_refresh_is_its_own_error_and_is_asked_once_for_a_whol
         report = await zoho.run(links(100, 100))  # 100 calls' worth of work
 
         with pytest.raises(RefreshThrottledError) as throttled:
-            await auth.token(zoho._get_session(), fake.url, 1.0)
+            await auth.bind(zoho._get_session(), fake.url, 1.0).token()
         assert {(r.code, r.message) for r in report.results} == {
             ("AUTH_FAILED", str(throttled.value))
         }
@@ -145,6 +145,6 @@ async def test_a_refused_refresh_raises_its_own_error_type(
     session = make_client(auth=auth)._get_session()
     for _ in range(3):  # the first is asked, the next two are the remembered answer
         with pytest.raises(TokenRefreshError) as caught:
-            await auth.token(session, fake_zoho.url, 1.0)
+            await auth.bind(session, fake_zoho.url, 1.0).token()
         assert type(caught.value) is TokenRefreshError
     assert fake_zoho.stats.refresh_requests == 1

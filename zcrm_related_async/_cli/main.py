@@ -5,6 +5,10 @@ machine can read them in the process list): ZOHO_ACCESS_TOKEN, or ZOHO_CLIENT_ID
 ZOHO_CLIENT_SECRET and ZOHO_REFRESH_TOKEN (with ZOHO_ACCOUNTS_URL for an accounts server the
 data centre does not imply).
 
+Several processes on shards of one input share the org's call slots and one access token
+with --redis URL (or ZOHO_REDIS_URL, for a URL with a password); the keys derive from a hash
+of ZOHO_CLIENT_ID unless --redis-key names them.
+
 Exit codes: 0 every line succeeded, 1 some failed (the report says which), 2 bad usage or bad
 input (nothing was sent), 130 interrupted (the report holds the lines done so far).
 """
@@ -31,6 +35,9 @@ from .._config import (
     resolve_api_domain,
 )
 from .._exceptions import ConfigurationError
+from .._redis import RedisLimiter
+from .._redis_token import RedisTokenCache, default_key
+from .._token_cache import TokenCache
 from .job import EXIT_USAGE, JobOptions, UsageError, run_job
 
 _REFRESH = ("ZOHO_CLIENT_ID", "ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN")
@@ -52,7 +59,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"zcrm-related: {error}", file=sys.stderr)
         return EXIT_USAGE
-    return asyncio.run(run_job(options, sys.stdout, sys.stderr))
+    return asyncio.run(_run_and_close(options))
+
+
+async def _run_and_close(options: JobOptions) -> int:
+    try:
+        return await run_job(options, sys.stdout, sys.stderr)
+    finally:  # the shared Redis objects (--redis): pending releases, then their clients
+        auth = options.client.get("auth")
+        for shared in (options.client.get("limiter"), getattr(auth, "cache", None)):
+            if isinstance(shared, (RedisLimiter, RedisTokenCache)):
+                await shared.aclose()
 
 
 def job_options(args: argparse.Namespace, env: Mapping[str, str]) -> JobOptions:
@@ -82,7 +99,10 @@ def job_options(args: argparse.Namespace, env: Mapping[str, str]) -> JobOptions:
             client["data_center"] = args.data_center
             client["environment"] = args.environment
         if not args.dry_run:  # a dry run sends nothing, so it needs no credentials
-            client.update(credentials(env, args.api_domain))
+            limiter, cache = shared_by_processes(args, env)
+            client.update(credentials(env, args.api_domain, cache))
+            if limiter is not None:
+                client["limiter"] = limiter
     except ConfigurationError as error:
         raise UsageError(str(error)) from None
     return JobOptions(
@@ -96,8 +116,11 @@ def job_options(args: argparse.Namespace, env: Mapping[str, str]) -> JobOptions:
     )
 
 
-def credentials(env: Mapping[str, str], api_domain: str | None) -> dict[str, Any]:
-    """``access_token=`` or ``auth=`` for the client, from the environment."""
+def credentials(
+    env: Mapping[str, str], api_domain: str | None, cache: TokenCache | None = None
+) -> dict[str, Any]:
+    """``access_token=`` or ``auth=`` for the client, from the environment; a refresh token's
+    access token is kept in ``cache`` (default: in this process)."""
     token = env.get("ZOHO_ACCESS_TOKEN", "").strip()
     if token:
         return {"access_token": token}
@@ -118,9 +141,47 @@ def credentials(env: Mapping[str, str], api_domain: str | None) -> dict[str, Any
                 f"set ZOHO_ACCOUNTS_URL: no Zoho data centre is known for --api-domain {api_domain}"
             )
     auth = RefreshTokenAuth(
-        env["ZOHO_CLIENT_ID"], env["ZOHO_CLIENT_SECRET"], env["ZOHO_REFRESH_TOKEN"], accounts
+        env["ZOHO_CLIENT_ID"],
+        env["ZOHO_CLIENT_SECRET"],
+        env["ZOHO_REFRESH_TOKEN"],
+        accounts,
+        cache=cache,
     )
     return {"auth": auth}
+
+
+def shared_by_processes(
+    args: argparse.Namespace, env: Mapping[str, str]
+) -> tuple[RedisLimiter | None, RedisTokenCache | None]:
+    """With ``--redis``: a ``RedisLimiter`` and, for a refresh token, a ``RedisTokenCache``,
+    shared by every process given the same Redis and key."""
+    url = args.redis or env.get("ZOHO_REDIS_URL", "").strip() or None
+    if url is None:
+        if args.redis_key is not None:
+            raise UsageError("--redis-key: needs --redis URL (or ZOHO_REDIS_URL)")
+        return None, None
+    if args.redis is not None and urlsplit(args.redis).password:
+        raise UsageError(
+            "--redis: a password on the command line is readable by any user of the machine; "
+            "set ZOHO_REDIS_URL in the environment instead"
+        )
+    client_id = env.get("ZOHO_CLIENT_ID", "").strip()
+    access_token = env.get("ZOHO_ACCESS_TOKEN", "").strip()
+    if not access_token and not client_id:
+        return None, None  # no credentials: credentials() says what is missing
+    refresh = not access_token
+    if args.redis_key is not None:
+        key = args.redis_key
+    elif refresh:
+        key = default_key(client_id)  # a hash: the client id itself never reaches Redis
+    else:
+        raise UsageError("--redis with ZOHO_ACCESS_TOKEN: name the shared keys with --redis-key")
+    try:
+        limiter = RedisLimiter(url, key=f"{key}:slots", limit=args.concurrency)
+        cache = RedisTokenCache(url, key=f"{key}:token") if refresh else None
+    except ImportError as error:
+        raise UsageError(f"--redis: {error}") from None
+    return limiter, cache
 
 
 def _accounts_of(api_domain: str) -> str | None:
@@ -182,6 +243,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--dry-run", action="store_true", help="print the calls and API credits; send nothing"
+    )
+    run.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share the org's call slots and access token with every process given the same "
+        "Redis (redis://host:6379/0)",
+    )
+    run.add_argument(
+        "--redis-key",
+        metavar="KEY",
+        help="the shared keys' prefix (default: from a hash of ZOHO_CLIENT_ID)",
     )
     _progress_arguments(run)
 

@@ -10,6 +10,10 @@ from typing import Any
 
 #: Zoho keeps at most this many access tokens of one refresh token alive; the next kills the oldest.
 MAX_ALIVE = 15
+#: Zoho's refresh throttle (``zoho_token_rules=True``): at most this many new access tokens
+#: per refresh token per window of seconds; beyond, a 200 with ``"error": "Access Denied"``.
+ZOHO_REFRESH_LIMIT = 10
+ZOHO_REFRESH_WINDOW = 600.0
 
 
 class _Token:
@@ -23,11 +27,15 @@ class _Token:
 class TokenStore:
     """Live access tokens: each dies after ``ttl_seconds`` or ``ttl_requests`` API calls."""
 
-    __slots__ = ("_tokens", "newest", "ttl_requests", "ttl_seconds")
+    __slots__ = ("_tokens", "killed", "newest", "ttl_requests", "ttl_seconds", "used_up")
 
     def __init__(self, ttl_requests: int | None, ttl_seconds: float) -> None:
         self.ttl_requests = ttl_requests
         self.ttl_seconds = ttl_seconds
+        #: tokens that died of their ``ttl_requests`` uses, counted when the next is minted
+        self.used_up = 0
+        #: live tokens killed because a 16th was minted
+        self.killed = 0
         # Insertion order is age order: the first key is the oldest token.
         self._tokens: dict[str, _Token] = {}
         self.newest = ""
@@ -36,10 +44,13 @@ class TokenStore:
         """Create a token (random unless ``value`` is given) and return it."""
         token = value if value is not None else secrets.token_hex(24)
         now = time.monotonic()
+        if self.ttl_requests is not None:
+            self.used_up += sum(1 for i in self._tokens.values() if i.uses >= self.ttl_requests)
         for old in [t for t, info in self._tokens.items() if not self._alive(info, now)]:
             del self._tokens[old]
         while len(self._tokens) >= MAX_ALIVE:
             del self._tokens[next(iter(self._tokens))]
+            self.killed += 1
         self._tokens[token] = _Token(now + self.ttl_seconds)
         self.newest = token
         return token

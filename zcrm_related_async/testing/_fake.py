@@ -23,6 +23,9 @@ class FakeZoho(ZohoServer):
       after that many API calls made with it, or that many seconds.
     - ``refresh_limit`` (None) / ``refresh_window`` (600): at most that many successful
       refreshes per window; beyond, the token endpoint answers ``Access Denied``.
+    - ``zoho_token_rules`` (False): Zoho's refresh throttle, 10 tokens per 10 minutes (unless
+      ``refresh_limit`` says otherwise). Whatever it says, at most 15 tokens are alive: the
+      16th kills the oldest (counted in :attr:`tokens_killed`).
     - ``missing_ids``: ids (record or related) that do not exist.
     - ``modules`` (None): valid module API names; None accepts any identifier (and serves
       the metadata of a few standard modules: Leads, Contacts, Campaigns, Deals ...).
@@ -151,6 +154,17 @@ class FakeZoho(ZohoServer):
     def add_external(self, module: str, field: str, value: str, record_id: str) -> None:
         """Make the external value ``value`` of ``module.field`` name record ``record_id``."""
         self._state.add_external(module, field, value, record_id)
+
+    @property
+    def tokens_used_up(self) -> int:
+        """Access tokens that died of their ``token_ttl_requests`` uses and were followed by
+        a newer token (each is counted when the next token is minted)."""
+        return self._tokens.used_up
+
+    @property
+    def tokens_killed(self) -> int:
+        """Live access tokens killed because a 16th was minted."""
+        return self._tokens.killed
 
     def expire_tokens(self) -> None:
         """Kill every access token now, as if they all expired."""

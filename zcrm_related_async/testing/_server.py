@@ -20,7 +20,7 @@ from aiohttp.abc import AbstractStreamWriter
 
 from . import _results as r
 from ._api import NOT_JSON, ZohoApi, parse_body
-from ._auth import Accounts, TokenStore
+from ._auth import ZOHO_REFRESH_LIMIT, ZOHO_REFRESH_WINDOW, Accounts, TokenStore
 from ._models import BEFORE_APPLY, FakeStats, Faults, RequestRecord
 from ._state import CrmState
 
@@ -81,7 +81,10 @@ class ZohoServer:
         client_secret: str = "fake-client-secret",
         refresh_token: str = "fake-refresh-token",
         access_token: str | None = None,
+        zoho_token_rules: bool = False,
     ) -> None:
+        if zoho_token_rules and refresh_limit is None:
+            refresh_limit, refresh_window = ZOHO_REFRESH_LIMIT, ZOHO_REFRESH_WINDOW
         if org_concurrency is not None and org_concurrency < 1:
             raise ValueError("org_concurrency must be >= 1 or None")
         if latency < 0 or token_ttl_seconds <= 0 or refresh_window <= 0:
