@@ -16,8 +16,10 @@ from ._exceptions import (
     LimiterUnavailableError,
     OperationsFailedError,
     RefreshThrottledError,
+    RelatedReadError,
     TokenCacheUnavailableError,
     TokenRefreshError,
+    TooManyRemovalsError,
     ZohoError,
 )
 from ._job import Job, ResultStream
@@ -56,6 +58,7 @@ __all__ = [
     "RedisTokenCache",
     "RefreshThrottledError",
     "RefreshTokenAuth",
+    "RelatedReadError",
     "Report",
     "Result",
     "ResultStream",
@@ -63,6 +66,7 @@ __all__ = [
     "TokenCache",
     "TokenCacheUnavailableError",
     "TokenRefreshError",
+    "TooManyRemovalsError",
     "UpdateRecord",
     "ZohoError",
     "__version__",

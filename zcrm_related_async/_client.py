@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -20,6 +20,7 @@ from ._config import (
     DEFAULT_LINGER,
     DEFAULT_MAX_BUFFERED,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_REMOVE,
     DEFAULT_MAX_RETRY_TIME,
     DEFAULT_MAX_TRIES,
     DEFAULT_STREAM_LIMIT,
@@ -39,9 +40,11 @@ from ._job import Job, ResultStream
 from ._limiter import AdaptiveWindow, Limiter, LocalLimiter
 from ._ops import Delink, Link, Operation, UpdateRecord, parse_external
 from ._outbox import Outbox
+from ._read import check_read, read_related
 from ._report import Report
 from ._scheduler import Operations, Scheduler, check_operations
-from ._stats import ClientStats
+from ._sets import set_related
+from ._stats import ClientStats, RequestCount
 from ._version import __version__
 
 
@@ -365,3 +368,81 @@ class AsyncClient:
             )
 
         return await self._small(build(records, make))
+
+    def get_related(
+        self,
+        module: str,
+        record_id: str,
+        related_list: str,
+        *,
+        fields: Sequence[str] | None = None,
+        external: str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Iterate over the records related to one parent: ``async for record in
+        zoho.get_related("Campaigns", campaign_id, "Leads", fields=["Member_Status"])``.
+
+        Each record is Zoho's dict: ``"id"`` and the ``fields`` asked for (Zoho may add a few
+        of its own). Pages of 200 are read one after the other as you iterate, each under the
+        client's limit, retries and token handling like every call; an empty list (Zoho's
+        204) yields nothing. A page that still fails after its retries raises
+        :class:`RelatedReadError`. With ``external`` naming the parent's external field,
+        ``record_id`` is that field's value. Bad arguments raise
+        :class:`InvalidOperationError` at once, before any request.
+        """
+        wanted = check_read(module, record_id, related_list, fields, external)
+        self._check_open()
+        return read_related(self._sender, module, record_id, related_list, wanted, external)
+
+    async def set_related(
+        self,
+        module: str,
+        record_id: str,
+        related_list: str,
+        related: Related,
+        *,
+        remove_others: bool = True,
+        external: str | None = None,
+        dry_run: bool = False,
+        max_remove: float = DEFAULT_MAX_REMOVE,
+    ) -> Report:
+        """Make one parent's related list exactly ``related``, sending only the difference.
+
+        ``related`` holds the target items as :meth:`link` takes them (ids, or dicts with
+        ``"id"`` and relation fields); it may be a generator. The current list is read once
+        (with the fields the items name); then links go out for the records not in it,
+        updates only where a field an item names differs from what Zoho holds, and delinks
+        for the records the target leaves out (none when ``remove_others=False``), through
+        :meth:`run`. The report holds one result per target item, in input order
+        (Zoho's ``SUCCESS`` when linked or updated, ``UNCHANGED`` when nothing had to be
+        sent), then one per record delinked; ``report.calls`` counts reads and changes.
+
+        ``dry_run=True`` reads and sends nothing: each result says what the item would get
+        (``WOULD_LINK``, ``WOULD_UPDATE``, ``UNCHANGED``, then ``WOULD_DELINK``), all with
+        status ``"success"``.
+
+        Safety: a plan that delinks more than ``max_remove`` of the current list (a float: a
+        share, default 0.5; an int: a count) raises :class:`TooManyRemovalsError` before any
+        change, and an empty target never empties a non-empty list. Zoho reads and writes are
+        not atomic: see the "Related sets" page for what a concurrent editor can cause.
+        ``external`` may name the parent's external field only.
+        """
+        self._check_open()
+        sender = self._sender
+
+        def read(fields: tuple[str, ...], count: RequestCount) -> AsyncIterator[dict[str, Any]]:
+            return read_related(
+                sender, module, record_id, related_list, ("id", *fields), external, count
+            )
+
+        return await set_related(
+            module,
+            record_id,
+            related_list,
+            related,
+            read=read,
+            run=self.run,
+            remove_others=remove_others,
+            external=external,
+            dry_run=dry_run,
+            max_remove=max_remove,
+        )

@@ -37,6 +37,8 @@ DEFAULT_STREAM_LIMIT = 4_000
 #: Seconds a small link()/delink()/update_records() waits for other callers to the same
 #: parent and related list, to share one call with them (0 turns it off).
 DEFAULT_LINGER = 0.005
+#: ``set_related`` refuses a plan that delinks more than this share of the current list.
+DEFAULT_MAX_REMOVE = 0.5
 #: Refresh an access token this long before Zoho says it expires (at most a tenth of its life).
 TOKEN_REFRESH_MARGIN = 300.0
 #: After a failed refresh, callers get the same error for this long instead of asking again:

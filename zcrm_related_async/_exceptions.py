@@ -14,6 +14,8 @@ that stop a whole job::
     ├── ClientClosedError (RuntimeError)     the client (or the session given to it) is closed
     ├── CreditsExhaustedError                the org's API credits for the day are spent
     ├── LimiterUnavailableError              a shared limiter's store (Redis) did not answer
+    ├── RelatedReadError                     a page of a related list could not be read
+    ├── TooManyRemovalsError (ValueError)    ``set_related`` would delink more than allowed
     └── OperationsFailedError                raised by ``Report.raise_for_failures()``
 
 None of their messages holds a token or a client secret.
@@ -119,3 +121,54 @@ class CreditsExhaustedError(_ReportError):
 
 class OperationsFailedError(_ReportError):
     """Some operations failed; ``report`` says which (see ``Report.raise_for_failures``)."""
+
+
+class RelatedReadError(ZohoError):
+    """A page of a related list could not be read, after its retries (or at once, when
+    Zoho's answer stands: a parent that does not exist, a related list Zoho does not know).
+
+    ``module``, ``record_id``, ``related_list`` and ``page`` say which read; ``code`` is
+    Zoho's code (or this library's, such as ``TIMEOUT``), ``http_status`` the last answer's
+    status (``None`` without one) and ``attempts`` the requests made for that page.
+    """
+
+    def __init__(
+        self,
+        module: str,
+        record_id: str,
+        related_list: str,
+        page: int,
+        code: str,
+        message: str,
+        http_status: int | None,
+        *,
+        attempts: int = 0,
+    ) -> None:
+        self.module = module
+        self.record_id = record_id
+        self.related_list = related_list
+        self.page = page
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        self.attempts = attempts
+        status = f"HTTP {http_status}" if http_status is not None else "no answer"
+        super().__init__(
+            f"reading {module}/{record_id}/{related_list} page {page} failed after "
+            f"{attempts} request(s): {code} ({status}) {message:.200}".rstrip()
+        )
+
+
+class TooManyRemovalsError(ZohoError, ValueError):
+    """``set_related`` would delink more of the current list than ``max_remove`` allows.
+
+    Raised after the read and before any change: nothing was sent. ``current`` is the size of
+    the list Zoho holds, ``remove`` how many of its records the target leaves out, ``allowed``
+    the most ``max_remove`` lets go. An empty target never wipes a non-empty list.
+    """
+
+    def __init__(self, message: str, current: int, remove: int, allowed: int) -> None:
+        super().__init__(message)
+        self.current = current
+        self.remove = remove
+        self.allowed = allowed

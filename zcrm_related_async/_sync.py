@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -27,6 +27,7 @@ from ._config import (
     DEFAULT_LINGER,
     DEFAULT_MAX_BUFFERED,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_REMOVE,
     DEFAULT_MAX_RETRY_TIME,
     DEFAULT_MAX_TRIES,
     DEFAULT_TIMEOUT,
@@ -236,6 +237,53 @@ class Client:
         """Remove the relations between one parent record and the given related records."""
         return self._wait(
             self._async.delink(module, record_id, related_list, related, external=external)
+        )
+
+    def get_related(
+        self,
+        module: str,
+        record_id: str,
+        related_list: str,
+        *,
+        fields: Sequence[str] | None = None,
+        external: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every record related to one parent, as a list (all pages read before it returns):
+        see :meth:`AsyncClient.get_related`."""
+
+        async def read() -> list[dict[str, Any]]:
+            it = self._async.get_related(
+                module, record_id, related_list, fields=fields, external=external
+            )
+            return [record async for record in it]
+
+        return self._wait(read())
+
+    def set_related(
+        self,
+        module: str,
+        record_id: str,
+        related_list: str,
+        related: Related,
+        *,
+        remove_others: bool = True,
+        external: str | None = None,
+        dry_run: bool = False,
+        max_remove: float = DEFAULT_MAX_REMOVE,
+    ) -> Report:
+        """Make one parent's related list exactly ``related``, sending only the difference:
+        see :meth:`AsyncClient.set_related`."""
+        return self._wait(
+            self._async.set_related(
+                module,
+                record_id,
+                related_list,
+                related,
+                remove_others=remove_others,
+                external=external,
+                dry_run=dry_run,
+                max_remove=max_remove,
+            )
         )
 
     def update_records(

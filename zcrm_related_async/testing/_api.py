@@ -7,6 +7,7 @@ JSON answer (empty for a 204) and how many items (records or ids) the call carri
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -130,7 +131,7 @@ class ZohoApi:
             return self._link(major, key, rel_ext, body, url_id)
         if method == "DELETE":
             return self._delink(major, key, rel_ext, query, url_id)
-        return self._get_related(key, rel_ext, url_id)
+        return self._get_related(key, rel_ext, url_id, query)
 
     def _parent(self, module: str, segment: str, ext: Mapping[str, str]) -> str | JsonDict:
         """The URL's record id, resolving an external value when the header names it."""
@@ -182,17 +183,32 @@ class ZohoApi:
         self.state.delink(key, values, ext, out)
         return out.status(major), out.payload(), len(values)
 
-    def _get_related(self, key: RelationKey, ext: ExternalRef | None, url_id: str | None) -> Result:
+    def _get_related(
+        self,
+        key: RelationKey,
+        ext: ExternalRef | None,
+        url_id: str | None,
+        query: Mapping[str, str],
+    ) -> Result:
         relations = self.state.related(key)
+        paging = _paging(query)
+        if paging is None:
+            return _bad(r.invalid_body("page"))
+        page, per_page = paging
+        wanted = [f for f in query.get("fields", "").split(",") if f] or None
         if url_id is None:
-            data = [{"id": rid, **fields} for rid, fields in relations.items()]
+            start = (page - 1) * per_page
+            ids = list(itertools.islice(relations, start, start + per_page + 1))
+            more = len(ids) > per_page
+            data = [_pick(rid, relations[rid], wanted) for rid in ids[:per_page]]
         else:
             rid = url_id if ext is None else self.state.resolve_external(*ext, url_id)
             fields = None if rid is None else relations.get(rid)
-            data = [] if rid is None or fields is None else [{"id": rid, **fields}]
+            data = [] if rid is None or fields is None else [_pick(rid, fields, wanted)]
+            more = False
         if not data:
             return 204, b"", 0
-        info = {"per_page": _GET_PAGE, "count": len(data), "page": 1, "more_records": False}
+        info = {"per_page": per_page, "count": len(data), "page": page, "more_records": more}
         return 200, r.dumps({"data": data, "info": info}), 0
 
     def _get_record(self, module: str, record_id: str) -> Result:
@@ -237,3 +253,20 @@ def _related_ext(ext: Mapping[str, str], module: str, related_list: str) -> Exte
         if other != module:
             return other, field
     return None
+
+
+def _paging(query: Mapping[str, str]) -> tuple[int, int] | None:
+    """``page`` (from 1) and ``per_page`` (1 to 200, Zoho's cap), None when not numbers."""
+    try:
+        page = int(query.get("page", "1"))
+        per_page = min(int(query.get("per_page", str(_GET_PAGE))), _GET_PAGE)
+    except ValueError:
+        return None
+    return (page, per_page) if page >= 1 and per_page >= 1 else None
+
+
+def _pick(related_id: str, fields: JsonDict, wanted: list[str] | None) -> JsonDict:
+    """A related record as Zoho lists it: its id and the fields asked for (all without)."""
+    if wanted is None:
+        return {"id": related_id, **fields}
+    return {"id": related_id, **{k: fields.get(k) for k in wanted if k != "id"}}
