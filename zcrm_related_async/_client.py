@@ -385,7 +385,8 @@ class AsyncClient:
         of its own). Pages of 200 are read one after the other as you iterate, each under the
         client's limit, retries and token handling like every call; an empty list (Zoho's
         204) yields nothing. A page that still fails after its retries raises
-        :class:`RelatedReadError`. With ``external`` naming the parent's external field,
+        :class:`RelatedReadError` (and :class:`AuthError` when no token can be had). With
+        ``external`` naming the parent's external field,
         ``record_id`` is that field's value. Bad arguments raise
         :class:`InvalidOperationError` at once, before any request.
         """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,3 +178,37 @@ async def test_the_fake_answers_in_zohos_shape(
     assert info["count"] == len(body["data"]) == (200 if more else 50)
     assert info["page"] == int(page)
     assert set(body["data"][0]) == {"id", "Member_Status"}
+
+
+async def test_follows_next_page_token_past_2000(
+    fake_zoho: FakeZoho, make_client: ClientFactory
+) -> None:
+    seed(fake_zoho, 2_450)
+    zoho = make_client()
+    got = [r["id"] async for r in zoho.get_related("Campaigns", "1001", "Leads")]
+    assert got == [str(5000 + i) for i in range(2_450)]
+    queries = [r.query for r in fake_zoho.requests]
+    assert len(queries) == 13
+    assert [q.get("page") for q in queries[:10]] == [str(p) for p in range(1, 11)]
+    # From the 2,000th record on the fake gives tokens, and the client sends them back.
+    assert [q.get("page_token") for q in queries[10:]] == [
+        "fake-page-2000",
+        "fake-page-2200",
+        "fake-page-2400",
+    ]
+    assert all("page" not in q for q in queries[10:])
+
+
+async def test_many_parents_at_once_share_the_limit(
+    fake_zoho: FakeZoho, make_client: ClientFactory
+) -> None:
+    for parent in ("1", "2", "3", "4"):
+        seed(fake_zoho, 450, parent)
+    zoho = make_client(max_concurrency=2)
+
+    async def read(parent: str) -> int:
+        return len([r async for r in zoho.get_related("Campaigns", parent, "Leads")])
+
+    assert await asyncio.gather(*map(read, "1234")) == [450] * 4
+    assert gets(fake_zoho) == 12
+    assert fake_zoho.stats.max_in_flight <= 2

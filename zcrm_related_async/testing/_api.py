@@ -35,6 +35,10 @@ _METHODS: dict[int, frozenset[str]] = {
     5: frozenset({"PUT", "DELETE", "GET"}),
 }
 _GET_PAGE = 200
+# Like Zoho's record reads, pages past the first 2,000 records come with a next_page_token
+# (the fake still serves ?page=N there too); the token is opaque to clients.
+_PAGE_TOKEN_FROM = 2_000
+_TOKEN_PREFIX = "fake-page-"
 #: The metadata reads served under /crm/{version}/settings/ (see ._meta).
 _SETTINGS = frozenset({"related_lists", "fields"})
 
@@ -193,11 +197,11 @@ class ZohoApi:
         relations = self.state.related(key)
         paging = _paging(query)
         if paging is None:
-            return _bad(r.invalid_body("page"))
-        page, per_page = paging
+            return _bad(r.invalid_body("page_token" if "page_token" in query else "page"))
+        start, per_page = paging
+        page = start // per_page + 1
         wanted = [f for f in query.get("fields", "").split(",") if f] or None
         if url_id is None:
-            start = (page - 1) * per_page
             ids = list(itertools.islice(relations, start, start + per_page + 1))
             more = len(ids) > per_page
             data = [_pick(rid, relations[rid], wanted) for rid in ids[:per_page]]
@@ -208,7 +212,10 @@ class ZohoApi:
             more = False
         if not data:
             return 204, b"", 0
-        info = {"per_page": per_page, "count": len(data), "page": page, "more_records": more}
+        info: JsonDict = {"per_page": per_page, "count": len(data), "page": page}
+        info["more_records"] = more
+        if more and start + per_page >= _PAGE_TOKEN_FROM:
+            info["next_page_token"] = f"{_TOKEN_PREFIX}{start + per_page}"
         return 200, r.dumps({"data": data, "info": info}), 0
 
     def _get_record(self, module: str, record_id: str) -> Result:
@@ -256,13 +263,20 @@ def _related_ext(ext: Mapping[str, str], module: str, related_list: str) -> Exte
 
 
 def _paging(query: Mapping[str, str]) -> tuple[int, int] | None:
-    """``page`` (from 1) and ``per_page`` (1 to 200, Zoho's cap), None when not numbers."""
+    """The first record's offset (from ``page_token``, else ``page`` from 1) and ``per_page``
+    (1 to 200, Zoho's cap); None when they are not what Zoho takes."""
     try:
-        page = int(query.get("page", "1"))
         per_page = min(int(query.get("per_page", str(_GET_PAGE))), _GET_PAGE)
+        token = query.get("page_token")
+        if token is not None:
+            if not token.startswith(_TOKEN_PREFIX):
+                return None
+            start = int(token[len(_TOKEN_PREFIX) :])
+        else:
+            start = (int(query.get("page", "1")) - 1) * per_page
     except ValueError:
         return None
-    return (page, per_page) if page >= 1 and per_page >= 1 else None
+    return (start, per_page) if start >= 0 and per_page >= 1 else None
 
 
 def _pick(related_id: str, fields: JsonDict, wanted: list[str] | None) -> JsonDict:
