@@ -423,7 +423,8 @@ class AsyncClient:
 
         Safety: a plan that delinks more than ``max_remove`` of the current list (a float: a
         share, default 0.5; an int: a count) raises :class:`TooManyRemovalsError` before any
-        change, and an empty target never empties a non-empty list. Zoho reads and writes are
+        change (a dry run too), and an empty target never empties a non-empty list. A read
+        that fails raises :class:`RelatedReadError` before any change. Zoho reads and writes are
         not atomic: see the "Related sets" page for what a concurrent editor can cause.
         ``external`` may name the parent's external field only.
         """

@@ -9,7 +9,12 @@ import pytest
 
 from tests.conftest import ClientFactory
 from tests.integration.test_sync_client import ThreadedFake
-from zcrm_related_async import Client, InvalidOperationError, TooManyRemovalsError
+from zcrm_related_async import (
+    Client,
+    InvalidOperationError,
+    RelatedReadError,
+    TooManyRemovalsError,
+)
 from zcrm_related_async.testing import FakeZoho
 
 P = ("Campaigns", "1001", "Leads")
@@ -160,3 +165,29 @@ def test_blocking_client_sets_too() -> None:
         assert set(fake.relations(*P)) == {"5", "6"}
     finally:
         server.close()
+
+
+async def test_a_failed_read_changes_nothing(
+    fake_zoho: FakeZoho, make_client: ClientFactory
+) -> None:
+    for i in range(300):
+        fake_zoho.add_relation(*P, str(100 + i), {})
+    zoho = make_client(max_tries=2, backoff_base=0.01, backoff_cap=0.05)
+    fake_zoho.inject("500", times=2)  # page 1 runs out of its two tries
+    with pytest.raises(RelatedReadError) as caught:
+        await zoho.set_related(*P, ["100", "999"], max_remove=1.0)
+    assert (caught.value.page, caught.value.attempts) == (1, 2)
+    assert counts(fake_zoho)[1:] == (0, 0)
+    assert len(members(fake_zoho)) == 300
+
+
+async def test_a_dry_run_is_held_to_max_remove_too(
+    fake_zoho: FakeZoho, make_client: ClientFactory
+) -> None:
+    for rid in ("1", "2", "3"):
+        fake_zoho.add_relation(*P, rid, {})
+    zoho = make_client()
+    with pytest.raises(TooManyRemovalsError):
+        await zoho.set_related(*P, ["1"], dry_run=True)
+    report = await zoho.set_related(*P, ["1"], dry_run=True, max_remove=2)
+    assert [r.code for r in report] == ["UNCHANGED", "WOULD_DELINK", "WOULD_DELINK"]
