@@ -128,7 +128,8 @@ class RelatedReadError(ZohoError):
     Zoho's answer stands: a parent that does not exist, a related list Zoho does not know).
 
     ``module``, ``record_id``, ``related_list`` and ``page`` say which read; ``code`` is
-    Zoho's code (or this library's, such as ``TIMEOUT``), ``http_status`` the last answer's
+    Zoho's code (or this library's: ``TIMEOUT``, ``API_CREDITS_EXHAUSTED`` when the org's
+    credits for the day are spent, which is never retried), ``http_status`` the last answer's
     status (``None`` without one) and ``attempts`` the requests made for that page.
     """
 

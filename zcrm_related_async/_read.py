@@ -22,6 +22,7 @@ from ._exceptions import (
 )
 from ._ops import Delink, parse_external
 from ._pages import Page, page_path, parse_page
+from ._report import API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS
 from ._retry import RetryBudget, Verdict, classify, parse_retry_after
 from ._stats import RequestCount
 from ._transport import TransportError
@@ -127,7 +128,9 @@ async def _read_page(
                 ):
                     replays += 1
                     continue
-            if isinstance(parsed, WholeCall):
+            if verdict is Verdict.CREDITS_EXHAUSTED:  # retrying is pointless until tomorrow
+                last = (API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS.split(": ", 1)[1], raw.status)
+            elif isinstance(parsed, WholeCall):
                 last = (parsed.answer.code, parsed.answer.message, raw.status)
             else:
                 last = ("UNREADABLE_RESPONSE", parsed.reason, raw.status)

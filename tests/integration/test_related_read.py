@@ -212,3 +212,14 @@ async def test_many_parents_at_once_share_the_limit(
     assert await asyncio.gather(*map(read, "1234")) == [450] * 4
     assert gets(fake_zoho) == 12
     assert fake_zoho.stats.max_in_flight <= 2
+
+
+async def test_spent_credits_stop_the_read_at_once(
+    fake_zoho: FakeZoho, make_client: ClientFactory
+) -> None:
+    seed(fake_zoho, 10)
+    fake_zoho.inject("credits")
+    zoho = make_client(max_tries=5, **FAST)
+    with pytest.raises(RelatedReadError, match="API_CREDITS_EXHAUSTED") as caught:
+        [r async for r in zoho.get_related("Campaigns", "1001", "Leads")]
+    assert (caught.value.attempts, caught.value.http_status) == (1, 429)
