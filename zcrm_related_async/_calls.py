@@ -26,6 +26,7 @@ from ._config import BACKOFF_BASE, BACKOFF_CAP, RETRY_AFTER_CAP
 from ._exceptions import AuthError, LimiterUnavailableError
 from ._limiter import AdaptiveWindow, Limiter
 from ._merge import ChunkPart, Failed
+from ._outage import OutageGate, OutageGaveUp, transient
 from ._report import (
     API_CREDITS_EXHAUSTED,
     AUTH_FAILED,
@@ -64,6 +65,10 @@ class _NotSent(Exception):
         self.outcome = outcome
 
 
+class _Held(Exception):
+    """outage gate: it closed while this try waited for a slot: back to the gate."""
+
+
 class _TryAgain(Exception):
     def __init__(
         self, outcome: Parsed | Failed, http_status: int | None, retry_after: float | None
@@ -95,6 +100,8 @@ class ChunkSender:
     credits_remaining: int | None = None
     #: requests sent so far
     calls: int = 0
+    #: outage gate: the client's, shared by every chunk (None: no gate)
+    outage: OutageGate | None = None
 
     def _waits(self) -> Generator[float, Any, None]:
         # backoff primes the generator with send(None), then sends each _TryAgain.
@@ -120,12 +127,15 @@ class ChunkSender:
         url: str,
         headers: dict[str, str],
         body: bytes | None,
+        probe: bool = False,
     ) -> RawResponse:
         """One request under a place in the window and a slot of the limiter."""
         epoch = await self.window.acquire() if self.window else 0
         throttled: bool | None = None
         try:
             async with self.limiter.slot():
+                if not probe and self.outage is not None and not self.outage.open:
+                    raise _Held  # outage gate: closed while this try waited for its slot
                 stop = gate.admit()
                 if stop is not None:
                     raise _NotSent(stop)
@@ -157,30 +167,61 @@ class ChunkSender:
             headers["X-EXTERNAL"] = request.external
         exhausted = False
         last: tuple[Parsed | Failed, int | None] | None = None
+        # outage gate: seconds this chunk waited at it (not retrying), and whether its try
+        # in flight is the gate's probe
+        held = 0.0
+        probe = False
+        started = time.monotonic()
+
+        def settle(outcome: Parsed | Failed | None, status: int | None) -> bool:
+            """outage gate: tell it how the try ended; True if the failure is not counted."""
+            nonlocal probe
+            was_probe, probe = probe, False
+            if self.outage is None:
+                return False
+            failure = transient(outcome, status) if outcome is not None else None
+            if failure is None:
+                self.outage.answered(was_probe)
+                return False
+            return self.outage.failed(chunk, failure, was_probe)
 
         async def attempt() -> tuple[Parsed, int]:
-            nonlocal exhausted, last
+            nonlocal exhausted, last, held, probe
             refreshed = False
             catch_ups = 0
             while True:
+                if self.outage is not None and not self.outage.open:  # outage gate
+                    waited = time.monotonic()
+                    probe = await self.outage.enter()
+                    held += time.monotonic() - waited
                 token = await self.auth.token(self.session(), self.accounts_url, self.timeout)
                 headers["Authorization"] = f"Zoho-oauthtoken {token}"
                 try:
                     raw = await self._request(
-                        chunk, gate, request.method, url, headers, request.body
+                        chunk, gate, request.method, url, headers, request.body, probe
                     )
+                except _Held:  # outage gate
+                    continue
                 except TransportError as exc:
                     last = (Failed(exc.code, exc.message), None)
+                    if settle(last[0], None):  # outage gate: wait for Zoho, no try spent
+                        continue
                     raise _TryAgain(last[0], None, None) from None
                 except LimiterUnavailableError as exc:  # nothing was sent: try again later
-                    raise _TryAgain(Failed(LIMITER_UNAVAILABLE, str(exc)), None, None) from None
+                    unavailable = Failed(LIMITER_UNAVAILABLE, str(exc))
+                    if settle(unavailable, None):  # outage gate
+                        continue
+                    raise _TryAgain(unavailable, None, None) from None
                 self._note_credits(raw.headers)
                 parsed = parse_response(raw.body, chunk)
                 verdict = classify(raw.status, parsed, raw.headers)
                 if verdict is Verdict.RETRY:
                     last = (parsed, raw.status)
+                    if settle(parsed, raw.status):  # outage gate: wait for Zoho, no try spent
+                        continue
                     after = parse_retry_after(raw.headers.get("Retry-After"), time.time())
                     raise _TryAgain(parsed, raw.status, after)
+                settle(None, raw.status)  # outage gate: Zoho answered
                 if verdict is Verdict.REFRESH_TOKEN:
                     if not self.auth.is_current(token) and catch_ups < _MAX_CATCH_UPS:
                         catch_ups += 1  # another caller refreshed meanwhile: use its token
@@ -195,7 +236,8 @@ class ChunkSender:
             self._waits,
             _TryAgain,
             max_tries=self.max_tries,
-            max_time=self.max_retry_time,
+            # outage gate: time waiting at the gate is not retrying
+            giveup=lambda _: time.monotonic() - started - held >= self.max_retry_time,
             jitter=None,
             logger=None,
             on_backoff=_log_backoff(request.method, request.path),
@@ -211,6 +253,11 @@ class ChunkSender:
         except _NotSent as stopped:
             # Tried before and stopped now: the last answer is the truth; never tried: not sent.
             outcome, status = last if last is not None else (stopped.outcome, None)
+        except OutageGaveUp as down:  # outage gate: Zoho down for max_outage
+            outcome, status = down.outcome(last)
+        finally:
+            if probe and self.outage is not None:  # outage gate: the probe ended unanswered
+                self.outage.abandoned()
         if exhausted and isinstance(outcome, WholeCall):
             outcome = Failed(API_CREDITS_EXHAUSTED, outcome.answer.message or NOT_SENT_CREDITS)
         part = ChunkPart(chunk, outcome, status, chunk.attempts)

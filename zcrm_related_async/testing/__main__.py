@@ -1,10 +1,12 @@
 """Run the fake Zoho CRM standalone (benchmarks run it in its own process).
 
     python -m zcrm_related_async.testing --host 127.0.0.1 --port 8000 --latency 0.05 \\
-        --org-concurrency 10 [--access-token T] [--fault reset_after=0.01 ...]
+        --org-concurrency 10 [--access-token T] [--fault reset_after=0.01 ...] \\
+        [--outage 500:30@300 --outage drop:30@600]
 
 Prints ``listening on http://HOST:PORT`` (the real port, also with ``--port 0``) once ready
-and serves until SIGINT or SIGTERM. The request log is off, so memory stays flat.
+and serves until SIGINT or SIGTERM. The request log is off, so memory stays flat. On the way
+out it prints one line per planned outage: ``outage {"kind": ..., "requests": ...}``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import signal
 from collections.abc import Sequence
 
@@ -19,6 +22,7 @@ import attrs
 
 from ._fake import FakeZoho
 from ._models import Faults
+from ._outage import Outage
 
 _FAULT_NAMES = tuple(f.name for f in attrs.fields(Faults))
 
@@ -62,7 +66,22 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help=f"a Faults field, repeatable; NAME in {', '.join(_FAULT_NAMES)}",
     )
+    p.add_argument(
+        "--outage",
+        type=_outage,
+        action="append",
+        default=[],
+        metavar="KIND:SECONDS@REQUESTS",
+        help="an outage (KIND 500 or drop) after that many API calls, repeatable",
+    )
     return p
+
+
+def _outage(text: str) -> Outage:
+    try:
+        return Outage.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 async def _serve(args: argparse.Namespace, faults: Faults) -> None:
@@ -90,9 +109,13 @@ async def _serve(args: argparse.Namespace, faults: Faults) -> None:
         # Not available on Windows: there Ctrl+C raises KeyboardInterrupt, caught in main().
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    for outage in args.outage:
+        fake.outage(outage.kind, outage.seconds, outage.after_requests)
     async with fake:
         print(f"listening on {fake.url}", flush=True)
         await stop.wait()
+    for outage in fake.outages:
+        print("outage", json.dumps(attrs.asdict(outage)), flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
