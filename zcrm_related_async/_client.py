@@ -191,6 +191,8 @@ class AsyncClient:
     async def close(self) -> None:
         """Send what waits in linger pools, then close the HTTP session if this client made
         it (a session you passed stays open)."""
+        if self._sender.outage is not None:  # outage gate: what waits for Zoho gives up
+            self._sender.outage.close()
         if self._coalescer is not None:
             await self._coalescer.close()
         if self._owns_session and self._session is not None and not self._session.closed:

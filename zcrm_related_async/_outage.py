@@ -127,6 +127,12 @@ class OutageGate:
             self._wake()  # the next probe's time changed
         return not_counted
 
+    def close(self) -> None:
+        """The client is closing: callers waiting for Zoho give up now, rather than keep
+        ``close()`` waiting up to ``max_outage`` for the calls it still sends."""
+        self.state.give_up()
+        self._wake()
+
     def abandoned(self) -> None:
         """The probe's caller stopped before its answer: let another probe go."""
         self.state.abandoned()

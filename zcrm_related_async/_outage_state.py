@@ -143,6 +143,11 @@ class OutageState:
             return True
         return False
 
+    def give_up(self) -> None:
+        """Give up on the current outage now (the client is closing): as past max_outage."""
+        if self.phase is Phase.HELD:
+            self.phase = Phase.DOWN
+
     def abandoned(self) -> None:
         """The probe ended without a verdict (its caller was cancelled): another may go."""
         self.probing = False

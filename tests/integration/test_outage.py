@@ -4,9 +4,14 @@ server's state is exact and few calls reach the dead server. See ``_outage_state
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
 
-from tests.conftest import ClientFactory, campaign_links
-from zcrm_related_async import Client, Link
+import pytest
+
+from tests.conftest import ClientFactory, campaign_links, client_tasks
+from zcrm_related_async import Client, LimiterUnavailableError, Link, LocalLimiter
 from zcrm_related_async.testing import FakeZoho
 
 #: seconds each outage lasts here (30 s in the benchmark)
@@ -92,3 +97,59 @@ async def test_every_thread_of_a_blocking_client_waits_on_one_gate() -> None:
         assert {code for each in codes for code in each} == {"SUCCESS"}
         assert sum(len(each) for each in codes) == 1800
         assert outage.requests <= 25, outage.requests
+
+
+class FlakyStoreLimiter:
+    """A shared limiter whose store (Redis, say) does not answer for ``down`` seconds."""
+
+    def __init__(self, limit: int, down: float) -> None:
+        self.limit = limit
+        self._local = LocalLimiter(limit)
+        self._until = time.monotonic() + down
+        self.refused = 0
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        if time.monotonic() < self._until:
+            self.refused += 1
+            raise LimiterUnavailableError("the limiter's store did not answer")
+        async with self._local.slot():
+            yield
+
+
+async def test_a_limiter_whose_store_is_down_holds_the_job_like_an_outage(
+    make_client: ClientFactory,
+) -> None:
+    async with FakeZoho(latency=0.005) as fake:
+        ops = campaign_links(12, 100)
+        limiter = FlakyStoreLimiter(10, down=T)
+        zoho = make_client(fake, limiter=limiter, max_tries=2)
+        report = await zoho.run(ops)
+        assert report.by_code() == {"SUCCESS": len(ops)}
+        check_state(fake, ops)
+        assert zoho._sender.outage is not None
+        assert zoho._sender.outage.state.outages == 1
+        assert limiter.refused <= 25, limiter.refused  # the first round, then probes
+
+
+async def test_a_lone_link_meeting_a_held_gate_waits_and_its_caller_bounds_the_wait(
+    make_client: ClientFactory,
+) -> None:
+    async with FakeZoho(latency=0.005) as fake:
+        fake.outage("drop", 3600.0)
+        zoho = make_client(fake)
+        job = zoho.start(campaign_links(20, 100))
+        for _ in range(1000):  # until the job has found Zoho down
+            if zoho._sender.outage is not None and not zoho._sender.outage.open:
+                break
+            await asyncio.sleep(0.01)
+        handler = zoho.link("Campaigns", "77", "Leads", ["50001"])
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(handler, 0.3)  # what a web handler with a deadline does
+        job.cancel()
+        await job.wait()
+        assert set(job.report().by_code()) <= {"CANCELLED", "NOT_ATTEMPTED"}
+        # the link's shared linger call outlives its caller (others may share it) and waits at
+        # the gate; closing the client makes it give up instead of waiting up to max_outage
+        await zoho.close()
+        assert client_tasks() == []

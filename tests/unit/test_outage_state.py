@@ -103,6 +103,13 @@ def test_past_max_outage_everyone_gives_up_then_fails_fast_but_probes() -> None:
     assert state.admit(16.0) is Admit.SEND
 
 
+def test_giving_up_at_once_when_the_client_closes() -> None:
+    state = tripped()
+    state.give_up()
+    assert state.admit(0.5) is Admit.GIVE_UP
+    assert state.admit(1.0) is Admit.PROBE  # Zoho may still be found back
+
+
 def test_a_probe_whose_caller_stopped_lets_another_go() -> None:
     state = tripped()
     assert state.admit(1.0) is Admit.PROBE
