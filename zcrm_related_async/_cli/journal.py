@@ -14,7 +14,7 @@ report's record plus the operation's kind::
      "details":{"id":"…"},"http_status":200,"attempts":1}      (on one line)
 
 Only final outcomes get an entry: a success, or Zoho's own verdict on the record or the call
-(see ``job.is_final``). Every other line is sent again by the next run: those the job never
+(see ``final.is_final``). Every other line is sent again by the next run: those the job never
 sent (``NOT_ATTEMPTED``, ``API_CREDITS_EXHAUSTED``), those that met an outage or a bad network
 (``CONNECTION_ERROR``, ``TIMEOUT``, 5xx, 429, ``UNREADABLE_RESPONSE``, ``LIMITER_UNAVAILABLE``,
 the outage's give-up), those refused for the credentials rather than for the record
