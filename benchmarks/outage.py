@@ -72,7 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         server.terminate()
         rest, _ = server.communicate(timeout=30)
-    seen = [json.loads(text[len("outage ") :]) for text in rest.splitlines() if text]
+    seen = [
+        json.loads(text[len("outage ") :])
+        for text in rest.splitlines()
+        if text.startswith("outage ")
+    ]
     print(f"command: python -m benchmarks.outage {' '.join(sys.argv[1:])}".rstrip())
     print(f"library: {library_description()}")
     print(f"machine: {describe()}")

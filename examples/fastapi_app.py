@@ -1,7 +1,7 @@
 """A FastAPI app whose handlers share one client, made at start-up and closed at shutdown.
 
     python examples/fastapi_app.py                   # starts it, sends it a few requests, stops
-    uvicorn --app-dir examples fastapi_app:app       # serves it (pip install uvicorn)
+    uvicorn --app-dir examples fastapi_app:app       # serves it on :8000 (the examples extra)
 
     curl -X POST localhost:8000/campaigns/3652397000000000001/members \\
          -H 'content-type: application/json' -d '{"lead_ids": ["4876876000000000001"]}'

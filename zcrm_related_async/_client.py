@@ -53,10 +53,11 @@ def _positive(name: str, value: object, kind: type = float) -> None:
 class AsyncClient:
     """Link, update and delink any number of related records, batched, concurrent, retried.
 
-    Use it as ``async with AsyncClient(...) as zoho:``. ``api_domain`` (any URL, such as
-    ``https://www.zohoapis.eu`` or ``http://127.0.0.1:8000``) wins over ``data_center`` and
-    ``environment``. Give ``access_token`` or ``auth`` (a :class:`RefreshTokenAuth`, any
-    :class:`Auth`, or a callable returning a token). At most ``max_concurrency`` calls are in
+    Use it as ``async with AsyncClient(...) as zoho:``. ``api_domain`` (any host, no path, such
+    as ``https://www.zohoapis.eu`` or ``http://127.0.0.1:8000``) wins over ``data_center`` and
+    ``environment``; ``version`` is one of v2, v2.1, v3, v4, v5, v6, v7, v8. Give
+    ``access_token`` or ``auth`` (a :class:`RefreshTokenAuth`, any :class:`Auth`, or a callable
+    returning a token). At most ``max_concurrency`` calls are in
     flight for every caller of this client together (pass one ``limiter`` to several clients
     to share it). A ``session`` you pass is used and left open; one the client makes, it closes.
 

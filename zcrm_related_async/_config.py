@@ -8,7 +8,7 @@ https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html (limits), and the
 from __future__ import annotations
 
 import ipaddress
-import re
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from ._exceptions import ConfigurationError
@@ -69,7 +69,14 @@ ENVIRONMENTS: dict[str, str] = {
     "sandbox": "sandbox",
     "developer": "developer",
 }
-_VERSION = re.compile(r"v(\d+)(?:\.\d+)?")
+#: The Zoho CRM API versions there are (https://www.zoho.com/crm/developer/docs/api/v8/ lists
+#: the others); each serves the related-records and update-records endpoints this client calls.
+VERSIONS = ("v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8")
+#: What ``trigger`` of Update Records may hold: the automation Zoho runs on the update
+#: (https://www.zoho.com/crm/developer/docs/api/v8/update-records.html). Anything else, a typo
+#: such as "workflows" included, makes Zoho run none of it without a word.
+TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")
+_PATHS = {"api_domain": "/crm/{version}/...", "accounts_url": "/oauth/v2/token"}
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
@@ -93,17 +100,24 @@ def default_accounts_url(data_center: str) -> str:
 
 
 def check_version(version: str) -> str:
-    """``version`` if it names a Zoho CRM API version this client speaks (v2 to v8 and later)."""
-    match = _VERSION.fullmatch(version) if isinstance(version, str) else None
-    if match is None or int(match.group(1)) < 2:
-        raise ConfigurationError(f"version: expected 'v2' ... 'v8', got {version!r}")
+    """``version`` if it names a Zoho CRM API version (:data:`VERSIONS`: v2, v2.1, v3 ... v8)."""
+    if not isinstance(version, str) or version not in VERSIONS:
+        raise ConfigurationError(f"version: expected one of {', '.join(VERSIONS)}, got {version!r}")
     return version
 
 
-def check_base_url(url: str, name: str) -> str:
-    """A base URL without trailing slash; plain http only to a loopback host.
+def unknown_triggers(trigger: Iterable[str]) -> list[str]:
+    """The entries of ``trigger`` that are not in :data:`TRIGGERS`, in order."""
+    return [item for item in trigger if item not in TRIGGERS]
 
-    A token sent over plain http to another host can be read by anyone on the way.
+
+def check_base_url(url: str, name: str) -> str:
+    """A base URL (scheme, host, port) without trailing slash; plain http only to a loopback
+    host.
+
+    A token sent over plain http to another host can be read by anyone on the way. A path is
+    refused: the client appends ``/crm/v8/...`` (or ``/oauth/v2/token``) itself, so
+    ``https://www.zohoapis.com/crm/v8`` would make every call ``INVALID_URL_PATTERN``.
     """
     if not isinstance(url, str) or not url:
         raise ConfigurationError(f"{name}: expected a URL such as 'https://www.zohoapis.com'")
@@ -118,6 +132,12 @@ def check_base_url(url: str, name: str) -> str:
         )
     if parts.query or parts.fragment:
         raise ConfigurationError(f"{name}: a base URL has no query or fragment, got {url!r}")
+    if parts.path.strip("/"):
+        host = f"{parts.scheme}://{parts.netloc}"
+        raise ConfigurationError(
+            f"{name}: give the host only, such as {host!r}, not a path ({parts.path!r}): "
+            f"the client adds {_PATHS.get(name, 'the path')} itself"
+        )
     return url.rstrip("/")
 
 

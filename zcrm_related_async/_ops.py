@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from ._config import TRIGGERS, unknown_triggers
 from ._exceptions import InvalidOperationError
 
 _API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
@@ -283,6 +284,12 @@ def _trigger(value: object) -> tuple[str, ...] | None:
         )
     for item in value:
         _check_api_name(item, "trigger")
+    unknown = unknown_triggers(value)
+    if unknown:
+        raise InvalidOperationError(
+            "trigger",
+            f"unknown {', '.join(map(repr, unknown))}; expected some of {', '.join(TRIGGERS)}",
+        )
     return tuple(value)
 
 

@@ -171,12 +171,13 @@ class Report:
         failed = self.failed
         if failed:
             codes = ", ".join(f"{c} x{n}" for c, n in self._failure_codes())
-            raise OperationsFailedError(f"{failed} of {len(self)} operations failed: {codes}", self)
+            of = f"{len(self)} operation{'s' if len(self) != 1 else ''}"
+            raise OperationsFailedError(f"{failed} of {of} failed: {codes}", self)
 
     def summary(self) -> str:
         """One line a person can read: counts, calls and the codes of failures."""
-        line = f"{len(self)} operations: {self.succeeded} succeeded, {self.failed} failed"
-        line += f" in {self.calls} calls"
+        line = f"{len(self)} operation{'s' if len(self) != 1 else ''}: {self.succeeded} succeeded"
+        line += f", {self.failed} failed in {self.calls} call{'s' if self.calls != 1 else ''}"
         errors = self._failure_codes()
         if errors:
             line += " (" + ", ".join(f"{c}: {n}" for c, n in errors) + ")"

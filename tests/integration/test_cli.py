@@ -256,6 +256,11 @@ def _options(parser: argparse.ArgumentParser) -> set[str]:
         (["--concurrency", "0"], {"ZOHO_ACCESS_TOKEN": "t"}, "--concurrency"),
         (["--data-center", "eu"], {"ZOHO_ACCESS_TOKEN": "t"}, "not allowed with argument"),
         (["--version", "v1"], {"ZOHO_ACCESS_TOKEN": "t"}, "version"),
+        (["--version", "v9"], {"ZOHO_ACCESS_TOKEN": "t"}, "v2, v2.1, v3, v4, v5, v6, v7, v8"),
+        (["--progress-every", "0"], {"ZOHO_ACCESS_TOKEN": "t"}, "--progress-every"),
+        (["--progress-every", "-5"], {"ZOHO_ACCESS_TOKEN": "t"}, "seconds > 0, got '-5'"),
+        (["--progress-every", "nan"], {"ZOHO_ACCESS_TOKEN": "t"}, "seconds > 0, got 'nan'"),
+        (["--progress-every", "soon"], {"ZOHO_ACCESS_TOKEN": "t"}, "a number of seconds"),
     ],
 )
 def test_bad_usage_exits_2(
@@ -277,6 +282,67 @@ def test_bad_usage_exits_2(
     assert code == 2
     assert says in capsys.readouterr().err
     assert not report.exists()
+
+
+@pytest.mark.parametrize("every", ["0", "-5", "0.0"])
+def test_the_demo_refuses_a_progress_interval_of_zero_or_less(
+    every: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--progress-every", every]) == 2
+    assert "--progress-every: expected a number of seconds > 0" in capsys.readouterr().err
+
+
+def test_an_api_domain_with_a_path_is_bad_usage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_jsonl(tmp_path / "ops.jsonl", links(1, 1))
+    monkeypatch.setenv("ZOHO_ACCESS_TOKEN", "t")
+    argv = ["run", "--input", str(source), "--report", str(tmp_path / "r.jsonl")]
+    assert main([*argv, "--api-domain", "https://www.zohoapis.com/crm/v8"]) == 2
+    assert "api_domain: give the host only" in capsys.readouterr().err
+
+
+async def test_a_dry_run_needs_no_report_but_a_real_run_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_jsonl(tmp_path / "ops.jsonl", links(1, 1))
+    monkeypatch.chdir(tmp_path)
+
+    dry = await run_cli("run", "--input", source, "--dry-run", env=cli_env())
+
+    assert dry.code == 0, dry.err
+    assert "plan for ops.jsonl: 1 line to send" in dry.out
+    assert ["total", "1", "1"] in [line.split() for line in dry.out.splitlines()]
+    assert sorted(os.listdir(tmp_path)) == ["ops.jsonl"]  # no report, no journal
+
+    real = await run_here(
+        monkeypatch, capsys, "run", "--input", source, env={"ZOHO_ACCESS_TOKEN": "t"}
+    )
+    assert real.code == 2
+    assert "--report is required (unless --dry-run" in real.err
+
+
+async def test_one_line_one_call_one_bad_line_read_in_the_singular(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with FakeZoho(log_requests=False) as fake:
+        source = write_jsonl(tmp_path / "ops.jsonl", links(1, 1))
+        report = tmp_path / "r.jsonl"
+        env = {"ZOHO_ACCESS_TOKEN": fake.access_token}
+        args = run_args(fake, source, report, "--progress", "log")
+
+        done = await run_here(monkeypatch, capsys, *args, env=env)
+
+        assert done.code == 0, done.err
+        assert "sending 1 line of ops.jsonl in about 1 call to" in done.err
+        assert " sent: 1/1 line (100.0%)" in done.err
+        assert f"report: {report.resolve()} (1 line: 1 succeeded, 0 failed)" in done.out
+        assert "this run: 1 line, 1 API call, " in done.out
+
+        bad = write_jsonl(tmp_path / "bad.jsonl", [link(1, 2), {**link(1, 3), "record_id": 7}])
+        refused = await run_here(monkeypatch, capsys, *run_args(fake, bad, report), env=env)
+        assert refused.code == 2
+        assert "zcrm-related: 1 bad line in bad.jsonl; nothing was sent" in refused.err
 
 
 def test_report_and_input_must_differ_and_input_must_exist(

@@ -3,9 +3,13 @@ does what it says."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -45,3 +49,39 @@ def test_shell_example_drives_the_command() -> None:
     assert "API credits: 21" in done.stdout
     assert "every line succeeded" in done.stdout
     assert "2001 report lines for 2001 input lines" in done.stdout
+
+
+def test_uvicorn_serves_the_fastapi_example() -> None:
+    """``uvicorn --app-dir examples fastapi_app:app``, as the docs say, with uvicorn from the
+    ``examples`` extra that ``make`` installs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZOHO_")}
+    uvicorn = Path(sys.executable).parent / "uvicorn"
+    command = [str(uvicorn), "--app-dir", "examples", "fastapi_app:app", "--port", "0"]
+    cwd = EXAMPLES.parent
+    with subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    ) as server:
+        try:
+            assert server.stderr is not None
+            for line in server.stderr:  # uvicorn logs where it listens once it has started
+                if found := re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", line):
+                    break
+            else:
+                raise AssertionError("uvicorn stopped before serving")
+            body = json.dumps({"lead_ids": ["4876876000000000001", "4876876000000000013"]})
+            request = urllib.request.Request(
+                f"{found[1]}/campaigns/3652397000000000001/members",
+                data=body.encode(),
+                headers={"content-type": "application/json"},
+            )
+            no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            with no_proxy.open(request, timeout=20) as response:
+                answer = json.loads(response.read())
+        finally:
+            server.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown: the app's lifespan
+            server.wait(timeout=20)
+    assert answer == {
+        "linked": 1,
+        "failed": [{"id": "4876876000000000013", "code": "INVALID_DATA"}],
+    }
+    assert server.returncode == 0

@@ -157,6 +157,7 @@ BAD: list[Any] = [
     pytest.param(UpdateRecord, {"trigger": "workflow"}, "trigger", id="trigger-str"),
     pytest.param(UpdateRecord, {"trigger": [1]}, "trigger", id="trigger-int-item"),
     pytest.param(UpdateRecord, {"trigger": ["work flow"]}, "trigger", id="trigger-bad-name"),
+    pytest.param(UpdateRecord, {"trigger": ["workflows"]}, "trigger", id="trigger-typo"),
     pytest.param(UpdateRecord, {"apply_layout_rules": "yes"}, "apply_layout_rules", id="layout"),
 ]
 #: The fields each client method passes to every operation it makes.

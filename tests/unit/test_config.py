@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from zcrm_related_async import ConfigurationError, ZohoError
+from zcrm_related_async import AsyncClient, ConfigurationError, RefreshTokenAuth, ZohoError
 from zcrm_related_async._config import (
     DATA_CENTERS,
     ENVIRONMENTS,
+    VERSIONS,
     check_base_url,
     check_version,
     default_accounts_url,
@@ -146,17 +147,63 @@ def test_unknown_data_centre_has_no_accounts_url(data_center: str) -> None:
         default_accounts_url(data_center)
 
 
-@pytest.mark.parametrize(
-    "version", ["v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8", "v8.0", "v9", "v10"]
-)
+@pytest.mark.parametrize("version", ["v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8"])
 def test_supported_versions(version: str) -> None:
     assert check_version(version) == version
 
 
+def test_the_versions_are_the_ones_the_docstring_names() -> None:
+    # Zoho's CRM API has exactly these (https://www.zoho.com/crm/developer/docs/api/).
+    assert VERSIONS == ("v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8")
+    assert AsyncClient.__doc__ is not None
+    assert f"``version`` is one of {', '.join(VERSIONS)}." in " ".join(AsyncClient.__doc__.split())
+
+
 @pytest.mark.parametrize(
-    "version", ["v1", "v0", "v1.5", "x", "", "8", "V8", "v", "v8.", "v8 ", "v2.1.1", 8, None, 2.1]
+    "version",
+    [
+        *["v1", "v0", "v1.5", "x", "", "8", "V8", "v", "v8.", "v8 ", "v2.1.1", 8, None, 2.1],
+        *["v9", "v10", "v8.0", "v3.1", "v2.2", "v02"],
+    ],
 )
 def test_bad_versions_are_refused(version: object) -> None:
     with pytest.raises(ConfigurationError, match=r"^version: ") as caught:
         check_version(version)  # type: ignore[arg-type]
     assert isinstance(caught.value, ValueError)
+    assert "v2, v2.1, v3, v4, v5, v6, v7, v8" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.zohoapis.com/crm/v8",
+        "https://www.zohoapis.com/crm/v8/",
+        "https://www.zohoapis.com/crm",
+        "http://127.0.0.1:8000/crm/v8/Leads",
+        "https://zylkercorp.zohoplatform.com/x",
+    ],
+)
+def test_api_domain_with_a_path_is_refused_and_says_give_the_host_only(url: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"^api_domain: give the host only") as caught:
+        resolve_api_domain(url, "us", "production")
+    host = url.split("/crm")[0].removesuffix("/x")
+    assert repr(host) in str(caught.value)
+    assert "/crm/{version}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://accounts.zoho.com/oauth/v2/token", "https://accounts.zoho.eu/oauth"]
+)
+def test_accounts_url_with_a_path_is_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"^accounts_url: give the host only") as caught:
+        check_base_url(url, "accounts_url")
+    assert "/oauth/v2/token" in str(caught.value)
+
+
+async def test_client_refuses_an_api_domain_with_a_path_before_any_request() -> None:
+    with pytest.raises(ConfigurationError, match=r"^api_domain: give the host only"):
+        AsyncClient(api_domain="https://www.zohoapis.com/crm/v8", access_token="t")
+    with pytest.raises(ConfigurationError, match=r"^accounts_url: give the host only"):
+        AsyncClient(access_token="t", accounts_url="https://accounts.zoho.com/oauth/v2/token")
+    with pytest.raises(ConfigurationError, match=r"^accounts_url: give the host only"):
+        RefreshTokenAuth("id", "secret", "refresh", "https://accounts.zoho.com/oauth/v2/token")

@@ -76,6 +76,8 @@ INVALID: list[Any] = [
     pytest.param(UpdateRecord, {"trigger": {"workflow"}}, "trigger", id="update-set-trigger"),
     pytest.param(UpdateRecord, {"trigger": [1]}, "trigger", id="update-int-in-trigger"),
     pytest.param(UpdateRecord, {"trigger": ["work flow"]}, "trigger", id="update-bad-trigger"),
+    pytest.param(UpdateRecord, {"trigger": ["workflows"]}, "trigger", id="update-trigger-typo"),
+    pytest.param(UpdateRecord, {"trigger": ["Workflow"]}, "trigger", id="update-trigger-case"),
     pytest.param(UpdateRecord, {"apply_layout_rules": "yes"}, "apply_layout_rules", id="alr-str"),
     pytest.param(UpdateRecord, {"apply_layout_rules": 1}, "apply_layout_rules", id="alr-int"),
     # X-EXTERNAL: "Module.Field[,Module.Field]"
@@ -291,6 +293,11 @@ VALID: list[Any] = [
     pytest.param(UpdateRecord, {"trigger": []}, id="update-trigger-empty"),
     pytest.param(UpdateRecord, {"trigger": ["workflow", "approval"]}, id="update-trigger-list"),
     pytest.param(UpdateRecord, {"trigger": ("blueprint",)}, id="update-trigger-tuple"),
+    pytest.param(
+        UpdateRecord,
+        {"trigger": ["workflow", "approval", "blueprint", "pathfinder", "orchestration"]},
+        id="update-trigger-every-value",
+    ),
     pytest.param(UpdateRecord, {"apply_layout_rules": True}, id="update-layout-rules"),
     pytest.param(
         UpdateRecord,
@@ -315,6 +322,12 @@ def test_valid_operation_is_accepted_and_keeps_its_values(
         if name == "fields" and kind is Link and not value:
             expected = None  # {} sends the same as None: the same operation
         assert getattr(op, name) == expected
+
+
+def test_unknown_trigger_is_named_in_the_error() -> None:
+    # "workflows" would make Zoho run no automation at all, silently.
+    with pytest.raises(InvalidOperationError, match=r"^trigger: unknown 'workflows'; expected"):
+        build(UpdateRecord, trigger=["workflow", "workflows"])
 
 
 def test_trigger_list_is_kept_as_a_tuple() -> None:

@@ -79,7 +79,8 @@ def test_raise_for_failures_does_nothing_when_all_succeeded(count: int) -> None:
         [],
         [],
     )
-    assert report.summary() == f"{count} operations: {count} succeeded, 0 failed in 0 calls"
+    noun = "operation" if count == 1 else "operations"
+    assert report.summary() == f"{count} {noun}: {count} succeeded, 0 failed in 0 calls"
 
 
 def test_summary_and_raise_name_only_the_codes_of_failures() -> None:
@@ -92,8 +93,15 @@ def test_summary_and_raise_name_only_the_codes_of_failures() -> None:
         ],
         calls=1,
     )
-    assert report.summary() == "2 operations: 1 succeeded, 1 failed in 1 calls (INVALID_DATA: 1)"
+    assert report.summary() == "2 operations: 1 succeeded, 1 failed in 1 call (INVALID_DATA: 1)"
     with pytest.raises(OperationsFailedError, match=r"^1 of 2 operations failed: INVALID_DATA x1$"):
+        report.raise_for_failures()
+
+
+def test_one_operation_and_one_call_read_in_the_singular() -> None:
+    report = Report([Result(OPS[0], ERROR, "INVALID_DATA", "invalid data")], calls=1)
+    assert report.summary() == "1 operation: 0 succeeded, 1 failed in 1 call (INVALID_DATA: 1)"
+    with pytest.raises(OperationsFailedError, match=r"^1 of 1 operation failed: INVALID_DATA x1$"):
         report.raise_for_failures()
 
 

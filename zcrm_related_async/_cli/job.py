@@ -31,6 +31,7 @@ from .process import GracefulStop, counting_session, signals_call
 from .progress import Progress, Tally, summary
 from .reportfile import ReportFile, record, rewrite
 from .rows import MAX_ERRORS, InputError
+from .words import counted
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -53,7 +54,8 @@ class JobOptions:
     arguments, credentials included."""
 
     input: Path
-    report: Path
+    #: None only for a dry run, which writes no report
+    report: Path | None
     journal: Path | None
     client: Mapping[str, Any]
     dry_run: bool = False
@@ -139,6 +141,7 @@ class _Job:
             print(plan.describe(name, done), file=self.out)
             print("dry run: nothing was sent", file=self.out)
             return EXIT_OK
+        assert options.report is not None  # job_options() asks for one unless it is a dry run
         session = counting_session(int(options.client.get("max_concurrency", 10)), self._count)
         try:
             client = AsyncClient(**options.client, session=session)
@@ -147,10 +150,9 @@ class _Job:
             raise UsageError(str(error)) from None
         previous = self._open_outputs(previous)
         if options.progress != "off":
-            lines, calls = sum(plan.lines.values()), sum(plan.calls.values())
-            self.say(
-                f"sending {lines:,} lines of {name} in about {calls:,} calls to {client.api_domain}"
-            )
+            lines = counted(sum(plan.lines.values()), "line")
+            calls = counted(sum(plan.calls.values()), "call")
+            self.say(f"sending {lines} of {name} in about {calls} to {client.api_domain}")
         started = time.monotonic()
         try:
             finished = await self._send_all(client, previous)
@@ -243,7 +245,8 @@ class _Job:
             for bad in errors:
                 self.say(f"{name}:{bad}")
             more = " (and maybe more)" if len(errors) >= MAX_ERRORS else ""
-            self.say(f"zcrm-related: {len(errors)} bad lines{more} in {name}; nothing was sent")
+            count = counted(len(errors), "bad line")
+            self.say(f"zcrm-related: {count}{more} in {name}; nothing was sent")
             return None
         if previous is not None and previous.header.get("sha256") != digest.hexdigest():
             raise UsageError(
@@ -269,6 +272,7 @@ class _Job:
 
     def _open_outputs(self, previous: journals.Previous | None) -> journals.Previous | None:
         options = self.options
+        assert options.report is not None
         if options.journal is not None:
             if previous is None:
                 head = journals.header(options.input, self._sha256, self.checked)

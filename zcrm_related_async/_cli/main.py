@@ -28,6 +28,7 @@ from .._config import (
     DEFAULT_MAX_OUTAGE,
     DEFAULT_VERSION,
     ENVIRONMENTS,
+    VERSIONS,
     check_version,
     resolve_api_domain,
 )
@@ -58,9 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def job_options(args: argparse.Namespace, env: Mapping[str, str]) -> JobOptions:
     """The job the ``run`` arguments and the environment ask for (UsageError if none)."""
-    paths = {"--input": args.input.resolve(), "--report": args.report.resolve()}
-    if args.journal is not None:
-        paths["--journal"] = args.journal.resolve()
+    if args.report is None and not args.dry_run:
+        raise UsageError("--report is required (unless --dry-run, which writes no report)")
+    paths = {"--input": args.input.resolve()}
+    for flag, path in (("--report", args.report), ("--journal", args.journal)):
+        if path is not None:
+            paths[flag] = path.resolve()
     if len(set(paths.values())) < len(paths):
         raise UsageError(f"{', '.join(paths)} must name different files")
     if not args.input.is_file():
@@ -135,6 +139,17 @@ def _accounts_of(api_domain: str) -> str | None:
     return None
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    # 0 or less would write a progress line on every turn of the loop: millions of them.
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return seconds
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zcrm-related",
@@ -150,15 +165,21 @@ def _parser() -> argparse.ArgumentParser:
         "line per input line.",
     )
     run.add_argument("--input", type=Path, required=True, help="operations, .jsonl or .csv")
-    run.add_argument("--report", type=Path, required=True, help="report to write, .jsonl or .csv")
+    run.add_argument(
+        "--report", type=Path, help="report to write, .jsonl or .csv (not needed with --dry-run)"
+    )
     run.add_argument(
         "--journal", type=Path, help="resumable job: the same command resumes where it stopped"
     )
     where = run.add_mutually_exclusive_group()
-    where.add_argument("--api-domain", help="API base URL, such as https://www.zohoapis.eu")
+    where.add_argument("--api-domain", help="API host, no path: such as https://www.zohoapis.eu")
     where.add_argument("--data-center", default="us", choices=sorted(DATA_CENTERS))
     run.add_argument("--environment", default="production", choices=list(ENVIRONMENTS))
-    run.add_argument("--version", default=DEFAULT_VERSION, help="Zoho CRM API version (v8)")
+    run.add_argument(
+        "--version",
+        default=DEFAULT_VERSION,
+        help=f"Zoho CRM API version: {', '.join(VERSIONS)} (default {DEFAULT_VERSION})",
+    )
     run.add_argument(
         "--concurrency",
         type=int,
@@ -192,7 +213,7 @@ def _progress_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--progress-every",
-        type=float,
+        type=_positive_seconds,
         default=5.0,
         metavar="SECONDS",
         help="seconds between progress lines when not on a terminal (default 5)",

@@ -13,6 +13,7 @@ from .._batching import Batcher, Chunk
 from .._config import DEFAULT_MAX_BUFFERED, MAX_CHUNK_SIZE
 from .._ops import Operation
 from .lines import kind_of
+from .words import counted
 
 KINDS = ("link", "delink", "update")
 
@@ -42,7 +43,8 @@ class Plan:
 
     def describe(self, name: str, done: str = "") -> str:
         """The plan as a person reads it: what is sent, in how many calls, for what credits."""
-        lines = f"{sum(self.lines.values()):,} lines to send" + (f" ({done})" if done else "")
+        lines = counted(sum(self.lines.values()), "line") + " to send"
+        lines += f" ({done})" if done else ""
         credits = f"{sum(self.calls.values()):,} (one a call; retries would spend more)"
         return f"plan for {name}: {lines}\n{self.table()}\nAPI credits: {credits}"
 

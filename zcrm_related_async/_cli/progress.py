@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from .plan import KINDS
+from .words import counted
 
 #: seconds between redraws of the bar
 BAR_EVERY = 0.1
@@ -121,12 +122,12 @@ class Progress:
         parts = [f"{self._label}: {done:,}"]
         if self._total:
             fraction = min(1.0, done / self._total)
-            parts[0] += f"/{self._total:,} lines"
+            parts[0] += "/" + counted(self._total, "line")
             left = self._total - done
             eta = _clock(left / rate) if rate > 0 else "--:--:--"
             tail = [f"{rate:,.0f}/s", f"ETA {eta}"]
         else:
-            parts[0] += " lines"
+            parts[0] += " line" if done == 1 else " lines"
             tail = [f"{rate:,.0f}/s"]
         if self._failed is not None:
             tail.append(f"{self._failed():,} failed")
@@ -144,7 +145,8 @@ def summary(
 ) -> str:
     """The table printed at the end: lines by operation kind and by code, and the report."""
     ok = tally.done - tally.failed
-    out = [f"report: {report} ({tally.done:,} lines: {ok:,} succeeded, {tally.failed:,} failed)"]
+    total = counted(tally.done, "line")
+    out = [f"report: {report} ({total}: {ok:,} succeeded, {tally.failed:,} failed)"]
     out.append(f"  {'operation':<10} {'lines':>12} {'succeeded':>12} {'failed':>10}")
     for kind in (*KINDS, *sorted(set(tally.kinds) - set(KINDS))):
         if kind in tally.kinds:
@@ -156,9 +158,10 @@ def summary(
     out += [f"  {code:<28} {n:>12,}" for code, n in tally.codes.most_common()]
     run = tally.done - resumed
     rate = f", {run / seconds:,.0f} lines/s" if seconds > 0 and run > 0 else ""
-    line = f"this run: {run:,} lines, {calls:,} API calls, {seconds:.1f} s{rate}"
+    line = f"this run: {counted(run, 'line')}, {counted(calls, 'API call')}, {seconds:.1f} s{rate}"
     if resumed:
-        line += f" ({resumed:,} lines were done before, according to the journal)"
+        were = "was" if resumed == 1 else "were"
+        line += f" ({counted(resumed, 'line')} {were} done before, according to the journal)"
     out.append(line)
     if interrupted:
         out.append("interrupted: the report holds the lines done so far")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeAlias
 
 from .._exceptions import InvalidOperationError
+from .words import counted
 
 #: CSV columns that are not fields of the record or relation
 CSV_COLUMNS = (
@@ -84,7 +85,9 @@ def csv_rows(raw: Iterator[bytes], skip: Skip | None) -> Iterator[tuple[int, Row
         if not any(cell.strip() for cell in record) or (skip is not None and skip(number)):
             continue
         if len(record) != len(header):
-            problem = f"expected {len(header)} columns as in the header, got {len(record)}"
+            problem = (
+                f"expected {counted(len(header), 'column')} as in the header, got {len(record)}"
+            )
             yield number, InputError(number, None, problem)
             continue
         try:

@@ -1,10 +1,12 @@
 """An in-process fake Zoho CRM server, for tests, demos and benchmarks.
 
 :class:`FakeZoho` serves Zoho CRM's related-records and update-records APIs (every
-version from ``v2`` to ``v8``) and the OAuth refresh endpoint over real HTTP, on
-``aiohttp.web``, with real in-memory state. Its answers have Zoho's shapes and statuses,
-and it reproduces Zoho's limits (concurrency, API credits, 100 items a call, token expiry,
-refresh throttling) plus faults on demand, so a client can be tested end to end::
+version from ``v2`` to ``v8``), the metadata reads other clients make first
+(``settings/related_lists``, ``settings/fields``: Zoho's official SDK links against it too)
+and the OAuth refresh endpoint over real HTTP, on ``aiohttp.web``, with real in-memory
+state. Its answers have Zoho's shapes and statuses, and it reproduces Zoho's limits
+(concurrency, API credits, 100 items a call, token expiry, refresh throttling) plus faults
+on demand, so a client can be tested end to end::
 
     import aiohttp
     from zcrm_related_async.testing import FakeZoho, Faults

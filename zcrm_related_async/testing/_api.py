@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import _results as r
+from ._meta import Metadata
 from ._results import JsonDict
 from ._state import CrmState, ExternalRef, RelationKey
 
@@ -33,6 +34,8 @@ _METHODS: dict[int, frozenset[str]] = {
     5: frozenset({"PUT", "DELETE", "GET"}),
 }
 _GET_PAGE = 200
+#: The metadata reads served under /crm/{version}/settings/ (see ._meta).
+_SETTINGS = frozenset({"related_lists", "fields"})
 
 
 def parse_body(raw: bytes) -> Any:
@@ -68,11 +71,12 @@ def _bad(payload: JsonDict, items: int = 0, status: int = 400) -> Result:
 class ZohoApi:
     """Routes one API call to the CRM state and shapes Zoho's answer."""
 
-    __slots__ = ("_modules", "state")
+    __slots__ = ("_meta", "_modules", "state")
 
     def __init__(self, state: CrmState, modules: Iterable[str] | None) -> None:
         self.state = state
         self._modules = None if modules is None else frozenset(modules)
+        self._meta = Metadata(None if modules is None else tuple(modules))
 
     def _module_ok(self, module: str) -> bool:
         if self._modules is not None:
@@ -93,6 +97,11 @@ class ZohoApi:
         version = _VERSION.fullmatch(segments[0]) if segments else None
         if allowed is None or version is None or "" in segments:
             return _bad(r.NOT_FOUND, status=404)
+        if count == 3 and segments[1] == "settings" and segments[2] in _SETTINGS:
+            if method != "GET":
+                return _bad(r.BAD_METHOD)
+            status, answer = self._meta.answer(segments[2], query)
+            return status, b"" if answer is None else r.dumps(answer), 0
         if method not in allowed:
             return _bad(r.BAD_METHOD)
         module = segments[1]

@@ -25,7 +25,8 @@ class FakeZoho(ZohoServer):
     - ``refresh_limit`` (None) / ``refresh_window`` (600): at most that many successful
       refreshes per window; beyond, the token endpoint answers ``Access Denied``.
     - ``missing_ids``: ids (record or related) that do not exist.
-    - ``modules`` (None): valid module API names; None accepts any identifier.
+    - ``modules`` (None): valid module API names; None accepts any identifier (and serves
+      the metadata of a few standard modules: Leads, Contacts, Campaigns, Deals ...).
     - ``faults`` (none) / ``seed`` (0): random :class:`Faults` and their RNG seed.
     - ``log_requests`` (True): keep :attr:`requests`; benchmarks turn it off.
     - ``credits`` (None): API credits left; at 0 API calls get the credits 429.

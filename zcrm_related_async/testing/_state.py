@@ -112,6 +112,8 @@ class CrmState:
                 out.add(invalid_item(index))
                 continue
             value = item.get(id_key)
+            if type(value) is int:  # as _id(), inline: this loop is the fake's hot path
+                value = str(value)
             if (
                 ext is None
                 and type(value) is str
@@ -186,7 +188,7 @@ class CrmState:
             if type(item) is not dict:
                 out.add(invalid_item(index))
                 continue
-            value = item.get(id_key)
+            value = _id(item.get(id_key))
             if value is None:
                 out.add(mandatory_not_found(id_key, index))
                 continue
@@ -218,6 +220,12 @@ class CrmState:
                 ext_field: value,
             }
             out.add(success(RECORD_UPDATED, details))
+
+
+def _id(value: object) -> object:
+    """An id as Zoho takes it: a JSON number (the official SDK sends ints) is the same id as
+    its string of digits."""
+    return str(value) if type(value) is int else value
 
 
 def _merge(record: JsonDict, item: dict[str, Any], id_key: str, append: Any) -> None:
