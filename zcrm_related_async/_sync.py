@@ -27,6 +27,7 @@ from ._config import (
     DEFAULT_LINGER,
     DEFAULT_MAX_BUFFERED,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_OUTAGE,
     DEFAULT_MAX_RETRY_TIME,
     DEFAULT_MAX_TRIES,
     DEFAULT_TIMEOUT,
@@ -86,6 +87,7 @@ class Client:
         max_buffered: int = DEFAULT_MAX_BUFFERED,
         adaptive_concurrency: bool = True,
         linger: float = DEFAULT_LINGER,
+        max_outage: float = DEFAULT_MAX_OUTAGE,
     ) -> None:
         if session is not None:
             raise ConfigurationError(
@@ -111,6 +113,7 @@ class Client:
             "max_buffered": max_buffered,
             "adaptive_concurrency": adaptive_concurrency,
             "linger": linger,
+            "max_outage": max_outage,
         }
         self._lock = threading.Lock()  # guards _closed against callers in other threads
         self._closed = False
