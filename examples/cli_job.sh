@@ -56,7 +56,7 @@ zcrm_related run --input "$work/ops.jsonl" --report "$work/report.jsonl" \
 case "$status" in
     0) echo "every line succeeded" ;;
     1) echo "some lines failed:"; grep -v '"status":"success"' "$work/report.jsonl" | head -5 ;;
-    130) echo "interrupted: run the same command again to go on"; exit "$status" ;;
+    130 | 143) echo "interrupted (SIGINT or SIGTERM): run the same command again to go on"; exit "$status" ;;
     *) exit "$status" ;;
 esac
 echo "$(wc -l <"$work/report.jsonl") report lines for $(wc -l <"$work/ops.jsonl") input lines"

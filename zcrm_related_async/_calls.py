@@ -16,7 +16,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import aiohttp
@@ -34,6 +34,7 @@ from ._exceptions import (
 )
 from ._limiter import AdaptiveWindow, Limiter
 from ._merge import ChunkPart, Failed
+from ._outage import OutageGate, OutageGaveUp, transient
 from ._report import (
     API_CREDITS_EXHAUSTED,
     AUTH_FAILED,
@@ -91,6 +92,10 @@ class CallOutcome:
     stop: Stop | None = None
 
 
+class _Held(Exception):
+    """The outage gate closed while this try waited for its slot: back to the gate."""
+
+
 class _NotSent(Exception):
     def __init__(self, outcome: Failed) -> None:
         super().__init__(outcome.code)
@@ -117,9 +122,9 @@ class ChunkSender:
     #: the last ``X-API-CREDITS-REMAINING`` Zoho sent, if it ever did
     credits_remaining: int | None = None
     counters: ClientCounters = attrs.Factory(ClientCounters)
-    #: The seam for a client-wide gate (an outage pause shared by every chunk): awaited before
-    #: each try takes its place in the window. ``None``: no gate.
-    pause: Callable[[], Awaitable[None]] | None = None
+    #: the client's outage gate, shared by every chunk (``None``: no gate): passed before each
+    #: try; while Zoho is down, chunks wait at it instead of spending their tries
+    outage: OutageGate | None = None
 
     async def _request(
         self,
@@ -129,11 +134,10 @@ class ChunkSender:
         url: str,
         headers: dict[str, str],
         body: bytes | None,
+        probe: bool = False,
     ) -> tuple[str, RawResponse]:
         """One request under a place in the window and a slot of the limiter; returns the
         access token it was sent with and the answer."""
-        if self.pause is not None:
-            await self.pause()
         session = self.session()  # raises ClientClosedError: nothing is sent then
         waiting = time.monotonic()
         epoch = await self.window.acquire() if self.window else 0
@@ -141,6 +145,8 @@ class ChunkSender:
         try:
             async with self.limiter.slot():
                 self.counters.slot_wait += time.monotonic() - waiting
+                if not probe and self.outage is not None and not self.outage.open:
+                    raise _Held  # the gate closed while this try waited for its slot
                 # The token is read once the slot is ours: one read before a long wait for a
                 # slot may have died meanwhile (in a fleet, others spend it and refresh it).
                 token = await self.auth.token()
@@ -197,59 +203,99 @@ class ChunkSender:
         last: tuple[Parsed | Failed, int | None] | None = None  # the last transient failure
         replays = 0
         rejected: set[str] = set()  # tokens Zoho refused during this try
-        while True:
-            retry_after: float | None = None
-            try:
-                token, raw = await self._request(
-                    chunk, gate, request.method, url, headers, request.body
-                )
-            except TransportError as exc:
-                last = (Failed(exc.code, exc.message), None)
-            except LimiterUnavailableError as exc:  # nothing was sent: try again later
-                last = (Failed(LIMITER_UNAVAILABLE, str(exc)), None)
-            except AuthError as exc:
-                return self._done(chunk, Failed(AUTH_FAILED, str(exc)), None)
-            except _NotSent as stopped:
-                # Tried before and stopped now: the last answer is the truth; never tried: not sent.
-                outcome, status = last if last is not None else (stopped.outcome, None)
-                return self._done(chunk, outcome, status)
-            except ClientClosedError as error:
-                stop = _closed(error)
-                outcome, status = last if last is not None else (stop.failed, None)
-                return self._done(chunk, outcome, status, stop)
-            else:
-                self._note_credits(raw.headers)
-                parsed = parse_response(raw.body, chunk)
-                verdict = classify(raw.status, parsed, raw.headers)
-                if verdict is Verdict.REFRESH_TOKEN and replays < _MAX_TOKEN_REPLAYS:
-                    rejected.add(token)
-                    # The auth refreshes once for everyone (or hands out the token another
-                    # caller refreshed meanwhile), outside any slot; replay with a new token.
+        held = 0.0  # seconds spent waiting at the outage gate: not retrying, not counted
+        probe = False  # whether the try under way is the outage gate's probe
+        try:
+            while True:
+                retry_after: float | None = None
+                if self.outage is not None and not self.outage.open:
+                    waited = time.monotonic()
                     try:
-                        fresh = (
-                            await self.auth.invalidate(token)
-                            and await self.auth.token() not in rejected
-                        )
-                    except AuthError as exc:
-                        return self._done(chunk, Failed(AUTH_FAILED, str(exc)), None)
-                    if fresh:
-                        replays += 1
-                        continue
-                if verdict is not Verdict.RETRY:
-                    return self._final(chunk, parsed, raw.status, verdict)
-                if raw.status == 429:
-                    self.counters.throttled += 1
-                last = (parsed, raw.status)
-                retry_after = parse_retry_after(raw.headers.get("Retry-After"), time.time())
-            tries.tries += 1
-            wait = tries.next_wait(time.monotonic(), retry_after)
-            if wait is None:  # the tries ran out: the last transient failure is the outcome
-                return self._done(chunk, *last)
-            self.counters.retries += 1
-            replays = 0
-            rejected.clear()
-            _log_retry(request.method, request.path, last, tries.tries + 1, wait)
-            await asyncio.sleep(wait)
+                        probe = await self.outage.enter()
+                    except OutageGaveUp as down:  # Zoho down for max_outage: give up
+                        return self._done(chunk, *down.outcome(last))
+                    finally:
+                        waited = time.monotonic() - waited
+                        held += waited
+                        self.counters.outage_wait += waited
+                try:
+                    token, raw = await self._request(
+                        chunk, gate, request.method, url, headers, request.body, probe
+                    )
+                except _Held:  # the gate closed while this try waited for a slot
+                    continue
+                except TransportError as exc:
+                    last = (Failed(exc.code, exc.message), None)
+                except LimiterUnavailableError as exc:  # nothing was sent: try again later
+                    last = (Failed(LIMITER_UNAVAILABLE, str(exc)), None)
+                except AuthError as exc:
+                    return self._done(chunk, Failed(AUTH_FAILED, str(exc)), None)
+                except _NotSent as stopped:
+                    # Tried before and stopped now: the last answer is the truth; never tried:
+                    # not sent.
+                    outcome, status = last if last is not None else (stopped.outcome, None)
+                    return self._done(chunk, outcome, status)
+                except ClientClosedError as error:
+                    stop = _closed(error)
+                    outcome, status = last if last is not None else (stop.failed, None)
+                    return self._done(chunk, outcome, status, stop)
+                else:
+                    self._note_credits(raw.headers)
+                    parsed = parse_response(raw.body, chunk)
+                    verdict = classify(raw.status, parsed, raw.headers)
+                    if verdict is not Verdict.RETRY:
+                        self._settle(chunk, None, raw.status, probe)  # Zoho answered
+                        probe = False
+                    if verdict is Verdict.REFRESH_TOKEN and replays < _MAX_TOKEN_REPLAYS:
+                        rejected.add(token)
+                        # The auth refreshes once for everyone (or hands out the token another
+                        # caller refreshed meanwhile), outside any slot; replay with a new one.
+                        try:
+                            fresh = (
+                                await self.auth.invalidate(token)
+                                and await self.auth.token() not in rejected
+                            )
+                        except AuthError as exc:
+                            return self._done(chunk, Failed(AUTH_FAILED, str(exc)), None)
+                        if fresh:
+                            replays += 1
+                            continue
+                    if verdict is not Verdict.RETRY:
+                        return self._final(chunk, parsed, raw.status, verdict)
+                    if raw.status == 429:
+                        self.counters.throttled += 1
+                    last = (parsed, raw.status)
+                    retry_after = parse_retry_after(raw.headers.get("Retry-After"), time.time())
+                # A transient failure: while Zoho is down it costs no try (wait at the gate).
+                not_counted = self._settle(chunk, last[0], last[1], probe)
+                probe = False
+                if not_counted:
+                    continue
+                tries.tries += 1
+                wait = tries.next_wait(time.monotonic() - held, retry_after)
+                if wait is None:  # the tries ran out: the last transient failure is the outcome
+                    return self._done(chunk, *last)
+                self.counters.retries += 1
+                replays = 0
+                rejected.clear()
+                _log_retry(request.method, request.path, last, tries.tries + 1, wait)
+                await asyncio.sleep(wait)
+        finally:
+            if probe and self.outage is not None:  # the probe ended without an answer
+                self.outage.abandoned()
+
+    def _settle(
+        self, chunk: Chunk, outcome: Parsed | Failed | None, status: int | None, probe: bool
+    ) -> bool:
+        """Tell the outage gate how a try ended; True if its failure is not counted against
+        the chunk's tries (Zoho is down: the chunk waits at the gate instead)."""
+        if self.outage is None:
+            return False
+        failure = transient(outcome, status) if outcome is not None else None
+        if failure is None:
+            self.outage.answered(probe)
+            return False
+        return self.outage.failed(chunk, failure, probe)
 
     def _final(self, chunk: Chunk, parsed: Parsed, status: int, verdict: Verdict) -> CallOutcome:
         if verdict is Verdict.CREDITS_EXHAUSTED:

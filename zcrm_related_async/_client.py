@@ -20,6 +20,7 @@ from ._config import (
     DEFAULT_LINGER,
     DEFAULT_MAX_BUFFERED,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_OUTAGE,
     DEFAULT_MAX_REMOVE,
     DEFAULT_MAX_RETRY_TIME,
     DEFAULT_MAX_TRIES,
@@ -39,6 +40,7 @@ from ._exceptions import (
 from ._job import Job, ResultStream
 from ._limiter import AdaptiveWindow, Limiter, LocalLimiter
 from ._ops import Delink, Link, Operation, UpdateRecord, parse_external
+from ._outage import OutageGate
 from ._outbox import Outbox
 from ._read import check_read, read_related
 from ._report import Report
@@ -62,6 +64,11 @@ class AsyncClient:
     Retries: a chunk makes at most ``max_tries`` requests within ``max_retry_time`` seconds,
     waiting ``backoff_base`` seconds doubling up to ``backoff_cap`` (with jitter) between them,
     or what a ``Retry-After`` header asks. Every request times out after ``timeout`` seconds.
+
+    Outages: when calls fail across the board for reasons that say nothing about the records
+    (5xx, dropped connections, timeouts), every caller of this client waits while one probe
+    call at a time checks whether Zoho is back (see ``_outage_state``), for at most
+    ``max_outage`` seconds; tries failing meanwhile are not counted against ``max_tries``.
     """
 
     def __init__(
@@ -86,6 +93,7 @@ class AsyncClient:
         max_buffered: int = DEFAULT_MAX_BUFFERED,
         adaptive_concurrency: bool = True,
         linger: float = DEFAULT_LINGER,
+        max_outage: float = DEFAULT_MAX_OUTAGE,
     ) -> None:
         self.api_domain = resolve_api_domain(api_domain, data_center, environment)
         self.version = check_version(version)
@@ -106,6 +114,7 @@ class AsyncClient:
         positive("backoff_base", backoff_base)
         positive("backoff_cap", backoff_cap)
         positive("max_buffered", max_buffered, int)
+        positive("max_outage", max_outage)
         if isinstance(linger, bool) or not isinstance(linger, (int, float)) or linger < 0:
             raise ConfigurationError(f"linger: expected seconds >= 0, got {linger!r}")
         if session is not None and not isinstance(session, aiohttp.ClientSession):
@@ -140,6 +149,7 @@ class AsyncClient:
             max_retry_time=float(max_retry_time),
             backoff_base=float(backoff_base),
             backoff_cap=float(backoff_cap),
+            outage=OutageGate(float(max_outage)),  # outage gate: one per client
         )
         self._coalescer = (
             Coalescer(self._sender.send, chunk_size, float(linger), self._sender.counters.by_code)
@@ -221,6 +231,8 @@ class AsyncClient:
         Closing twice is harmless."""
         if self._closed:
             return
+        if self._sender.outage is not None:  # outage gate: what waits for Zoho gives up
+            self._sender.outage.close()
         if self._coalescer is not None:
             await self._coalescer.close()
         self._closed = True

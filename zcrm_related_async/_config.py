@@ -28,6 +28,16 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 #: A ``Retry-After`` is honoured up to this many seconds; longer asks are capped.
 RETRY_AFTER_CAP = 60.0
+#: Seconds a job waits for Zoho to come back from an outage before what it holds fails.
+DEFAULT_MAX_OUTAGE = 600.0
+#: Transient failures in a row, from two chunks or more, with no answer between, that make an
+#: outage (see ``_outage_state``).
+OUTAGE_TRIP_AFTER = 5
+#: During an outage, one probe call goes out after OUTAGE_FIRST_PROBE seconds, then after each
+#: wait doubled up to OUTAGE_PROBE_CAP: a 30 s outage costs 6 probes, and the job resumes at
+#: most 15 s after Zoho is back.
+OUTAGE_FIRST_PROBE = 1.0
+OUTAGE_PROBE_CAP = 15.0
 #: Operations held while grouping a stream before the oldest group is sent unfilled. At 100 per
 #: call this lets 1,000 interleaved parent records still fill every call.
 DEFAULT_MAX_BUFFERED = 100_000

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._cli.job import EXIT_INTERRUPTED, JobOptions, run_job
+from ._cli.job import EXIT_INTERRUPTED, EXIT_TERMINATED, JobOptions, run_job
 from .testing import FakeZoho
 
 _CAMPAIGN = 3652397000000000000
@@ -92,7 +92,7 @@ async def run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             progress_every=args.progress_every,
         )
         code = await run_job(options, out, err)
-        if code == EXIT_INTERRUPTED:
+        if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
             return code
         failures = _failed_lines(report)
         linked = sum(

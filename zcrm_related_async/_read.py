@@ -13,20 +13,27 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ._batching import Chunk
-from ._calls import ChunkSender
+from ._calls import ChunkSender, _Held
 from ._config import RETRY_AFTER_CAP
 from ._exceptions import (
     InvalidOperationError,
     LimiterUnavailableError,
     RelatedReadError,
 )
+from ._merge import Failed
 from ._ops import Delink, parse_external
+from ._outage import OutageGaveUp
 from ._pages import Page, page_path, parse_page
-from ._report import API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS
+from ._report import (
+    API_CREDITS_EXHAUSTED,
+    LIMITER_UNAVAILABLE,
+    NOT_SENT_CREDITS,
+    UNREADABLE_RESPONSE,
+)
 from ._retry import RetryBudget, Verdict, classify, parse_retry_after
 from ._stats import RequestCount
 from ._transport import TransportError
-from ._wire import WholeCall
+from ._wire import Parsed, Unreadable, WholeCall
 
 _MAX_TOKEN_REPLAYS = 3
 
@@ -91,6 +98,8 @@ async def _read_page(
     where: tuple[str, str, str, int],
     count: RequestCount,
 ) -> Page:
+    """One page through its tries, passing the client's outage gate before each (as
+    ``ChunkSender.send`` does): while Zoho is down the read waits there, spending no try."""
     url = sender.api_domain + path
     headers = {"X-EXTERNAL": external} if external else {}
     chunk = Chunk(("read", *where))
@@ -106,44 +115,91 @@ async def _read_page(
     )
     replays = 0
     rejected: set[str] = set()
-    while True:
-        retry_after: float | None = None
-        try:
-            token, raw = await sender._request(chunk, gate, "GET", url, dict(headers), None)
-        except TransportError as exc:
-            last: tuple[str, str, int | None] = (exc.code, exc.message, None)
-        except LimiterUnavailableError as exc:
-            last = ("LIMITER_UNAVAILABLE", str(exc), None)
-        else:
-            sender._note_credits(raw.headers)
-            parsed = parse_page(raw.status, raw.body)
-            if isinstance(parsed, Page):
-                return parsed
-            verdict = classify(raw.status, parsed, raw.headers)
-            if verdict is Verdict.REFRESH_TOKEN and replays < _MAX_TOKEN_REPLAYS:
-                rejected.add(token)
-                if (
-                    await sender.auth.invalidate(token)
-                    and await sender.auth.token() not in rejected
-                ):
-                    replays += 1
-                    continue
-            if verdict is Verdict.CREDITS_EXHAUSTED:  # retrying is pointless until tomorrow
-                last = (API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS.split(": ", 1)[1], raw.status)
-            elif isinstance(parsed, WholeCall):
-                last = (parsed.answer.code, parsed.answer.message, raw.status)
+    last: tuple[Parsed | Failed, int | None] | None = None
+    held = 0.0  # seconds waited at the outage gate: not counted against the retry time
+    probe = False
+    outage = sender.outage
+    try:
+        while True:
+            retry_after: float | None = None
+            if outage is not None and not outage.open:
+                waited = time.monotonic()
+                try:
+                    probe = await outage.enter()
+                except OutageGaveUp as down:
+                    raise _failed(where, *down.outcome(last), chunk.attempts) from None
+                finally:
+                    waited = time.monotonic() - waited
+                    held += waited
+                    sender.counters.outage_wait += waited
+            try:
+                token, raw = await sender._request(
+                    chunk, gate, "GET", url, dict(headers), None, probe
+                )
+            except _Held:  # the gate closed while this try waited for a slot
+                continue
+            except TransportError as exc:
+                last = (Failed(exc.code, exc.message), None)
+            except LimiterUnavailableError as exc:
+                last = (Failed(LIMITER_UNAVAILABLE, str(exc)), None)
             else:
-                last = ("UNREADABLE_RESPONSE", parsed.reason, raw.status)
-            if verdict is not Verdict.RETRY:
-                raise RelatedReadError(*where, *last, attempts=chunk.attempts)
-            if raw.status == 429:
-                sender.counters.throttled += 1
-            retry_after = parse_retry_after(raw.headers.get("Retry-After"), time.time())
-        tries.tries += 1
-        wait = tries.next_wait(time.monotonic(), retry_after)
-        if wait is None:
-            raise RelatedReadError(*where, *last, attempts=chunk.attempts)
-        sender.counters.retries += 1
-        replays = 0
-        rejected.clear()
-        await asyncio.sleep(wait)
+                sender._note_credits(raw.headers)
+                parsed = parse_page(raw.status, raw.body)
+                verdict = (
+                    Verdict.DONE
+                    if isinstance(parsed, Page)
+                    else classify(raw.status, parsed, raw.headers)
+                )
+                if verdict is not Verdict.RETRY:
+                    sender._settle(chunk, None, raw.status, probe)  # Zoho answered
+                    probe = False
+                if isinstance(parsed, Page):
+                    return parsed
+                if verdict is Verdict.REFRESH_TOKEN and replays < _MAX_TOKEN_REPLAYS:
+                    rejected.add(token)
+                    if (
+                        await sender.auth.invalidate(token)
+                        and await sender.auth.token() not in rejected
+                    ):
+                        replays += 1
+                        continue
+                if verdict is Verdict.CREDITS_EXHAUSTED:  # retrying is pointless until tomorrow
+                    spent = Failed(API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS.split(": ", 1)[1])
+                    raise _failed(where, spent, raw.status, chunk.attempts)
+                if verdict is not Verdict.RETRY:
+                    raise _failed(where, parsed, raw.status, chunk.attempts)
+                if raw.status == 429:
+                    sender.counters.throttled += 1
+                last = (parsed, raw.status)
+                retry_after = parse_retry_after(raw.headers.get("Retry-After"), time.time())
+            # A transient failure: while Zoho is down it costs no try (wait at the gate).
+            outcome, status = last
+            not_counted = sender._settle(chunk, outcome, status, probe)
+            probe = False
+            if not_counted:
+                continue
+            tries.tries += 1
+            wait = tries.next_wait(time.monotonic() - held, retry_after)
+            if wait is None:
+                raise _failed(where, outcome, status, chunk.attempts)
+            sender.counters.retries += 1
+            replays = 0
+            rejected.clear()
+            await asyncio.sleep(wait)
+    finally:
+        if probe and outage is not None:  # the probe ended without an answer
+            outage.abandoned()
+
+
+def _failed(
+    where: tuple[str, str, str, int], outcome: Parsed | Failed, status: int | None, attempts: int
+) -> RelatedReadError:
+    if isinstance(outcome, WholeCall):
+        code, message = outcome.answer.code, outcome.answer.message
+    elif isinstance(outcome, Failed):
+        code, message = outcome.code, outcome.message
+    elif isinstance(outcome, Unreadable):
+        code, message = UNREADABLE_RESPONSE, outcome.reason
+    else:
+        code, message = "ERROR", "an answer of an unexpected shape"
+    return RelatedReadError(*where, code, message, status, attempts=attempts)

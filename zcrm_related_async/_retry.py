@@ -3,7 +3,8 @@
 Worth retrying: 429 for concurrency, 408, 5xx, connection errors, timeouts and bodies that
 cannot be read. Never: other 4xx (the same request gets the same answer). A 429 that says the
 day's API credits are spent stops the job (waiting hours helps nobody). A 401 for an expired
-token is answered by one refresh and one replay, never for ``OAUTH_SCOPE_MISMATCH``.
+token is answered by a refresh (once for everyone) and a replay with the new token (at most
+three a try, see ``_calls``), never for ``OAUTH_SCOPE_MISMATCH``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def classify(status: int, parsed: Parsed, headers: Mapping[str, str]) -> Verdict
     if isinstance(parsed, Unreadable):
         if status == 401:
             # The token was refused even if the body (INVALID_TOKEN, most likely) was cut on
-            # the way: refresh once and replay once, as for a readable INVALID_TOKEN. Found by
+            # the way: refresh and replay, as for a readable INVALID_TOKEN. Found by
             # the chaos run: a truncated 401 otherwise failed a whole chunk at its first try.
             return Verdict.REFRESH_TOKEN
         if status == 429 and credits_exhausted("", headers):

@@ -55,7 +55,8 @@ class ClientStats:
     - ``window``: calls the adaptive window lets in flight now (``None`` when it is off).
     - ``slot_wait_seconds``: time tries spent waiting for a place in the window and a slot
       of the limiter, summed over tries.
-    - ``outage_wait_seconds``: time spent waiting out outages (0 until outage pausing exists).
+    - ``outage_wait_seconds``: time chunks spent waiting at the outage gate while Zoho was
+      down, summed over chunks.
     - ``credits_remaining``: the last ``X-API-CREDITS-REMAINING`` Zoho sent, if any.
     """
 

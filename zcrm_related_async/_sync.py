@@ -27,6 +27,7 @@ from ._config import (
     DEFAULT_LINGER,
     DEFAULT_MAX_BUFFERED,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_OUTAGE,
     DEFAULT_MAX_REMOVE,
     DEFAULT_MAX_RETRY_TIME,
     DEFAULT_MAX_TRIES,
@@ -87,6 +88,7 @@ class Client:
         max_buffered: int = DEFAULT_MAX_BUFFERED,
         adaptive_concurrency: bool = True,
         linger: float = DEFAULT_LINGER,
+        max_outage: float = DEFAULT_MAX_OUTAGE,
     ) -> None:
         if session is not None:
             raise ConfigurationError(
@@ -112,6 +114,7 @@ class Client:
             "max_buffered": max_buffered,
             "adaptive_concurrency": adaptive_concurrency,
             "linger": linger,
+            "max_outage": max_outage,
         }
         self._lock = threading.Lock()  # guards _closed against callers in other threads
         self._closed = False
@@ -175,7 +178,11 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        """Cancel jobs still running, close the HTTP session, end the client's thread.
+        """End jobs still running, close the HTTP session, end the client's thread.
+
+        A call still waiting in another thread then raises :class:`ClientClosedError`
+        carrying its job's complete report, as :meth:`AsyncClient.close` does; any later use
+        raises it too.
 
         Closing twice is harmless. Raises ``RuntimeError`` when called from the client's own
         thread (from a generator or auth callable it runs), where it could only deadlock.
@@ -193,10 +200,10 @@ class Client:
 
     async def _shutdown(self) -> None:
         running = [task for task in self._calls if task is not asyncio.current_task()]
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        # The async client's close() ends its jobs: each raises ClientClosedError carrying its
+        # report, which the waiting thread gets (cancelling them would lose the report).
         await self._async.close()
+        await asyncio.gather(*running, return_exceptions=True)
         await self._loop.shutdown_asyncgens()
 
     def _stop_thread(self) -> None:
@@ -372,7 +379,7 @@ class _Call(Generic[T]):
             raise
         task = self._task
         if task is None or task.cancelled():
-            raise RuntimeError("the Client was closed while this call was running")
+            raise ClientClosedError("the Client was closed before this call could finish")
         return task.result()
 
 

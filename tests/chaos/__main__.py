@@ -1,6 +1,6 @@
 """``python -m tests.chaos`` (``make chaos``): a big chaos run; exit status 1 if any guarantee
 broke. ``--help`` lists the knobs; every default is the issue's scenario (50,000 operations over
-500 parents, every fault on, tokens dying every 150 calls)."""
+500 parents, every fault on, tokens dying every 150 calls, and two 3 s outages mid-job)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=defaults.max_concurrency)
     parser.add_argument("--timeout", type=float, default=defaults.timeout)
     parser.add_argument("--token-ttl-requests", type=int, default=defaults.token_ttl_requests)
+    parser.add_argument(
+        "--outage-seconds",
+        type=float,
+        default=defaults.outage_seconds,
+        help="the outage phase: two outages this long mid-job (0: none)",
+    )
     args = parser.parse_args(argv)
     config = ChaosConfig(
         ops=args.ops,
@@ -30,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         max_concurrency=args.concurrency,
         timeout=args.timeout,
         token_ttl_requests=args.token_ttl_requests,
+        outage_seconds=args.outage_seconds,
     )
     outcome = asyncio.run(run_chaos(config))
     print(outcome.summary())

@@ -6,7 +6,10 @@ relations and record updates, over parents of very different sizes (so full chun
 chunks and lone operations on Zoho's single-relation endpoints all occur), with a few
 nonexistent ids and parents. The server meanwhile answers 5xx, drops connections before and
 after applying a call, truncates JSON, sends extra 429s, holds some answers past the client's
-timeout, and kills every access token after ``token_ttl_requests`` calls.
+timeout, and kills every access token after ``token_ttl_requests`` calls. In its outage phase
+the server is down twice in the middle of the job: every call gets a 500 for
+``outage_seconds``, later every connection is dropped for as long. The job must ride them out
+(the client's outage gate) with every guarantee intact and few calls reaching the dead server.
 """
 
 from __future__ import annotations
@@ -62,6 +65,14 @@ class ChaosConfig:
     max_tries: int = 6
     backoff_base: float = 0.02
     backoff_cap: float = 0.2
+    #: the outage phase: two outages this long (0 turns it off), starting after this share
+    #: of the job's calls each
+    outage_seconds: float = 3.0
+    outage_at: tuple[float, float] = (0.3, 0.6)
+    #: calls that may reach the server during one outage: those in flight when it began, the
+    #: tries before the gate closed (aiohttp sends a PUT again once on a dropped kept-alive
+    #: connection), and the probes
+    max_outage_requests: int = 60
 
 
 @attrs.define
@@ -94,6 +105,8 @@ class ChaosOutcome:
     client_refreshes: int
     seconds: float
     violations: list[str]
+    #: calls that reached the server during each outage
+    outage_requests: list[int] = attrs.field(factory=list)
 
     @property
     def success_rate(self) -> float:
@@ -116,6 +129,9 @@ class ChaosOutcome:
         # away for concurrency before spending a use (its answer was then dropped): +-1.
         if abs(self.refreshes - 1 - self.expiries) > 1:
             found.append(f"{self.refreshes} token refreshes for {self.expiries} expiries")
+        for number, requests in enumerate(self.outage_requests, 1):
+            if requests > self.config.max_outage_requests:
+                found.append(f"{requests} calls reached the server during outage {number}")
         return found
 
     def summary(self) -> str:
@@ -131,6 +147,9 @@ class ChaosOutcome:
                 f"calls; {self.answers_401} answers were 401)",
                 f"token refreshes   {self.refreshes} (1 initial + one per expiry expected; "
                 f"{self.refresh_requests} token requests)",
+                f"outages           {len(self.outage_requests)} of "
+                f"{self.config.outage_seconds:g}s; calls reaching the server during each: "
+                f"{self.outage_requests or '-'}",
                 f"seconds           {self.seconds:.1f}",
                 f"violations        {len(self.problems())}",
             ]
@@ -225,6 +244,11 @@ async def run_chaos(config: ChaosConfig) -> ChaosOutcome:
             fake.add_external("Contacts", "External_Contact_ID", value, record)
         for parent, related in work.seeded:
             fake.add_relation("Campaigns", parent, "Contacts", related)
+        outages = []
+        if config.outage_seconds > 0:
+            calls = len(work.ops) / config.chunk_size  # about: parents share no chunk
+            for share, kind in zip(config.outage_at, ("500", "drop"), strict=True):
+                outages.append(fake.outage(kind, config.outage_seconds, int(calls * share)))
         auth = RefreshTokenAuth(
             fake.client_id, fake.client_secret, fake.refresh_token, fake.accounts_url
         )
@@ -285,6 +309,7 @@ async def run_chaos(config: ChaosConfig) -> ChaosOutcome:
             client_refreshes=auth.refreshes,
             seconds=seconds,
             violations=violations,
+            outage_requests=[outage.requests for outage in outages],
         )
 
 

@@ -93,3 +93,19 @@ def test_the_tables_carry_every_row(smoke: tuple[str, dict[str, object]]) -> Non
     assert any(name.startswith("peak RSS, CLI on a ") for name in figures)
     assert any(name.startswith("429 storm, library") for name in figures)
     assert any(name.startswith("peak RSS, run() of 10,000 links") for name in figures)
+
+
+@pytest.mark.timeout(120)
+def test_the_outage_benchmark_runs_and_meets_its_bar_small() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.outage", "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "| 2,000 | 2,000 | 0 |" in done.stdout
+    assert "| 500 | 2 |" in done.stdout
+    assert "| drop | 2 |" in done.stdout

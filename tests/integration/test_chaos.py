@@ -10,7 +10,7 @@ from zcrm_related_async.testing import FakeZoho
 
 #: Small chunks make many calls, so this short run still meets every fault and several
 #: token expiries.
-SUITE_RUN = ChaosConfig(ops=8_000, parents=200, seed=7, chunk_size=10)
+SUITE_RUN = ChaosConfig(ops=8_000, parents=200, seed=7, chunk_size=10, outage_seconds=1.0)
 
 
 async def test_a_chaos_run_loses_nothing_and_reports_only_the_truth() -> None:
@@ -37,6 +37,9 @@ async def test_a_chaos_run_loses_nothing_and_reports_only_the_truth() -> None:
     assert abs(outcome.refreshes - 1 - outcome.expiries) <= 1, outcome.summary()
     assert outcome.refresh_requests == outcome.refreshes == outcome.client_refreshes
     assert outcome.problems() == []
+    # the outage phase: two outages met, ridden out (the success rate above), few calls lost
+    assert len(outcome.outage_requests) == 2
+    assert all(0 < n <= SUITE_RUN.max_outage_requests for n in outcome.outage_requests)
 
 
 async def test_the_chaos_checks_see_a_success_the_server_contradicts() -> None:

@@ -25,7 +25,7 @@ from tests.integration.cli_support import (
     run_here,
     write_jsonl,
 )
-from zcrm_related_async._cli.job import NOT_FINAL
+from zcrm_related_async._cli.final import NOT_FINAL
 from zcrm_related_async._cli.main import _parser, main
 from zcrm_related_async.testing import FakeZoho
 

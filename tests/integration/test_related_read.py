@@ -223,3 +223,21 @@ async def test_spent_credits_stop_the_read_at_once(
     with pytest.raises(RelatedReadError, match="API_CREDITS_EXHAUSTED") as caught:
         [r async for r in zoho.get_related("Campaigns", "1001", "Leads")]
     assert (caught.value.attempts, caught.value.http_status) == (1, 429)
+
+
+async def test_reads_ride_out_an_outage_at_the_clients_gate(make_client: ClientFactory) -> None:
+    async with FakeZoho(latency=0.005) as fake:
+        for parent in ("1", "2", "3", "4"):
+            seed(fake, 450, parent)
+        outage = fake.outage("500", 1.5, after_requests=4)
+        # max_tries=2: without the gate, a read in the middle of a 1.5 s outage would fail
+        zoho = make_client(fake, max_tries=2)
+
+        async def read(parent: str) -> int:
+            return len([r async for r in zoho.get_related("Campaigns", parent, "Leads")])
+
+        assert await asyncio.gather(*map(read, "1234")) == [450] * 4
+        assert outage.began is not None
+        assert zoho._sender.outage is not None
+        assert zoho._sender.outage.state.outages == 1
+        assert zoho.stats().outage_wait_seconds > 0

@@ -15,6 +15,7 @@ import pytest
 from zcrm_related_async import (
     AsyncClient,
     Client,
+    ClientClosedError,
     ConfigurationError,
     Link,
     Operation,
@@ -150,6 +151,47 @@ def test_ctrl_c_cancels_the_job_and_nothing_more_is_sent() -> None:
             assert fake.stats.requests == sent  # the job stopped: nothing more went out
             # The client is still good for the next job.
             assert zoho.link("Campaigns", "900", "Leads", ["1"]).succeeded == 1
+    finally:
+        server.close()
+
+
+def test_close_from_another_thread_ends_a_running_job_with_its_whole_report() -> None:
+    server = ThreadedFake(org_concurrency=2, latency=0.1)
+    fake = server.fake
+    try:
+        zoho = Client(api_domain=fake.url, access_token=fake.access_token, max_concurrency=2)
+        ops = [Link("Campaigns", str(p), "Leads", str(m)) for p in range(40) for m in range(1, 51)]
+        raised: list[BaseException] = []
+
+        def job() -> None:
+            try:
+                zoho.run(ops)
+            except BaseException as error:
+                raised.append(error)
+
+        worker = threading.Thread(target=job)
+        worker.start()
+        time.sleep(0.5)
+        zoho.close()
+        worker.join(10)
+        assert not worker.is_alive()
+        [error] = raised
+        assert isinstance(error, ClientClosedError)
+        report = error.report
+        assert report is not None
+        assert len(report) == len(ops)
+        codes = report.by_code()
+        assert set(codes) <= {"SUCCESS", "CANCELLED", "NOT_ATTEMPTED"}
+        assert codes["SUCCESS"] > 0
+        assert codes["NOT_ATTEMPTED"] > 0
+        for op, result in zip(ops, report.results, strict=True):  # the report tells the truth
+            linked = op.related_id in fake.relations("Campaigns", op.record_id, "Leads")
+            if result.code == "SUCCESS":
+                assert linked
+            elif result.code == "NOT_ATTEMPTED":
+                assert not linked
+        with pytest.raises(ClientClosedError):
+            zoho.link("Campaigns", "1", "Leads", ["1"])
     finally:
         server.close()
 

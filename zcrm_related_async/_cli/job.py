@@ -22,11 +22,12 @@ import attrs
 
 from .._client import AsyncClient
 from .._exceptions import ConfigurationError
-from .._report import API_CREDITS_EXHAUSTED, AUTH_FAILED, CANCELLED, NOT_ATTEMPTED, Result
+from .._report import API_CREDITS_EXHAUSTED, Result
 from . import journal as journals
+from .final import is_final
 from .lines import InputFile, kind_of, new_digest
 from .plan import Plan
-from .process import counting_session, signals_call
+from .process import GracefulStop, counting_session, signals_call
 from .progress import Progress, Tally, summary
 from .reportfile import ReportFile, record, rewrite
 from .rows import MAX_ERRORS, InputError
@@ -35,23 +36,8 @@ from .words import counted
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-#: outcomes a journal does not keep, so the next run sends those lines again: never sent (the
-#: job stopped, the day's credits ran out), refused for the credentials rather than for the
-#: record (fix them and run again), or in flight when the job stopped (every operation here is
-#: safe to repeat)
-NOT_FINAL = frozenset(
-    {
-        NOT_ATTEMPTED,
-        API_CREDITS_EXHAUSTED,
-        AUTH_FAILED,
-        "INVALID_TOKEN",
-        "INVALID_OAUTHTOKEN",
-        "AUTHENTICATION_FAILURE",
-        "OAUTH_SCOPE_MISMATCH",
-        CANCELLED,
-    }
-)
+EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C)
+EXIT_TERMINATED = 143  # SIGTERM (a deploy, a scheduler stopping the job)
 
 
 class UsageError(Exception):
@@ -75,6 +61,10 @@ class JobOptions:
     dry_run: bool = False
     progress: str = "auto"
     progress_every: float = 5.0
+    #: send again the lines whose outcome in the journal is a failure
+    retry_failed: bool = False
+    #: seconds calls in flight may take to finish after SIGTERM or the first SIGINT
+    grace: float = 30.0
 
 
 async def run_job(options: JobOptions, out: TextIO, err: TextIO) -> int:
@@ -89,10 +79,13 @@ class _Job:
         self.out = out
         self.err = err
         self.tally = Tally()
+        #: lines whose outcome this run was not final (sent again by the next run)
+        self.not_final = 0
         self.calls = 0
         self.checked = 0
         self.interrupted = False
         self._stop = threading.Event()  # tells the thread checking the input to stop
+        self._stopper: GracefulStop | None = None
         self._sending: asyncio.Task[None] | None = None
         self._report: ReportFile | None = None
         self._journal: journals.JournalWriter | None = None
@@ -100,10 +93,19 @@ class _Job:
         self._sha256 = ""
 
     def interrupt(self) -> None:
+        """Stop reading the input; calls in flight go on (see ``process.GracefulStop``)."""
         self.interrupted = True
         self._stop.set()
+
+    def abort(self) -> None:
+        """Stop at once: calls in flight are abandoned (their lines are sent again)."""
+        self.interrupt()
         if self._sending is not None:
             self._sending.cancel()
+
+    @property
+    def exit_interrupted(self) -> int:
+        return self._stopper.exit_code if self._stopper is not None else EXIT_INTERRUPTED
 
     def _count(self) -> None:
         self.calls += 1
@@ -112,13 +114,16 @@ class _Job:
         print(text, file=self.err, flush=True)
 
     async def run(self) -> int:
-        with signals_call(asyncio.get_running_loop(), self.interrupt):
+        loop = asyncio.get_running_loop()
+        self._stopper = GracefulStop(loop, self.options.grace, self.interrupt, self.abort)
+        with signals_call(loop, self._stopper):
             try:
                 return await self._run()
             except UsageError as error:
                 self.say(f"zcrm-related: {error}")
                 return EXIT_USAGE
             finally:
+                self._stopper.cancel_timer()
                 for closing in (self._journal, self._report):
                     if closing is not None:
                         closing.close()
@@ -129,7 +134,7 @@ class _Job:
         resumed = self.tally.done
         plan = await self._check(previous)
         if plan is None:
-            return EXIT_USAGE if not self.interrupted else EXIT_INTERRUPTED
+            return EXIT_USAGE if not self.interrupted else self.exit_interrupted
         name = options.input.name
         if options.dry_run:
             done = f"{resumed:,} already done according to {options.journal}" if resumed else ""
@@ -143,7 +148,7 @@ class _Job:
         except ConfigurationError as error:
             await session.close()
             raise UsageError(str(error)) from None
-        self._open_outputs(previous)
+        previous = self._open_outputs(previous)
         if options.progress != "off":
             lines = counted(sum(plan.lines.values()), "line")
             calls = counted(sum(plan.calls.values()), "call")
@@ -161,10 +166,15 @@ class _Job:
         )
         if self.tally.codes[API_CREDITS_EXHAUSTED]:
             self.say("the org's API credits for the day are spent: run the same command again")
+        if self.not_final and options.journal and finished:
+            self.say(
+                f"{self.not_final:,} lines have no final outcome (Zoho unreachable or failing, "
+                "the credentials, ...): run the same command again to send them again"
+            )
         if not finished:
             again = "run the same command to go on" if options.journal else "no --journal given"
             self.say(f"zcrm-related: interrupted; {again}")
-            return EXIT_INTERRUPTED
+            return self.exit_interrupted
         return EXIT_FAILED if self.tally.failed else EXIT_OK
 
     async def _send_all(self, client: AsyncClient, previous: journals.Previous | None) -> bool:
@@ -194,7 +204,7 @@ class _Job:
         finally:
             await progress.stop()
             self._flush()
-        return not sending.cancelled()
+        return not (sending.cancelled() or self.interrupted)
 
     def _read_journal(self) -> journals.Previous | None:
         path = self.options.journal
@@ -205,7 +215,7 @@ class _Job:
             self.tally.add(str(entry.get("op", "?")), entry["status"], entry["code"])
 
         try:
-            return journals.read(path, count)
+            return journals.read(path, count, self.options.retry_failed)
         except (journals.JournalError, OSError) as error:
             raise UsageError(str(error)) from None
 
@@ -260,7 +270,7 @@ class _Job:
         plan.finish()
         return plan
 
-    def _open_outputs(self, previous: journals.Previous | None) -> None:
+    def _open_outputs(self, previous: journals.Previous | None) -> journals.Previous | None:
         options = self.options
         assert options.report is not None
         if options.journal is not None:
@@ -268,11 +278,14 @@ class _Job:
                 head = journals.header(options.input, self._sha256, self.checked)
                 self._journal = journals.JournalWriter.create(options.journal, head)
             else:
+                if previous.retried:  # --retry-failed: their new outcomes replace the old
+                    previous = journals.drop_retried(options.journal, previous)
                 self._journal = journals.JournalWriter.resume(options.journal, previous.size)
                 # The report is rebuilt from the journal: it may lack what the journal has.
                 entries = journals.entries(options.journal, previous.size)
                 rewrite(options.report, _records(entries))
         self._report = ReportFile(options.report, append=previous is not None)
+        return previous
 
     async def _send(self, client: AsyncClient, previous: journals.Previous | None) -> None:
         positions = array("I")  # stream position -> input line
@@ -280,6 +293,8 @@ class _Job:
         def operations() -> Iterator[Any]:
             skip = previous.is_done if previous is not None else None
             for line, op in self.input.operations(skip=skip):
+                if self.interrupted:  # a graceful stop: the job finishes what it holds
+                    return
                 positions.append(line)
                 yield op
 
@@ -293,7 +308,9 @@ class _Job:
     def _outcome(self, line: int, result: Result) -> None:
         kind = kind_of(result.op)
         rec = record(line, result)
-        if self._journal is not None and result.code not in NOT_FINAL:
+        final = is_final(result)
+        self.not_final += not final
+        if self._journal is not None and final:
             entry = {"line": line, "op": kind}
             entry.update(rec)
             self._journal.write(entry)

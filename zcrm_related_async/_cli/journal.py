@@ -13,11 +13,18 @@ report's record plus the operation's kind::
     {"line":17,"op":"link","status":"success","code":"SUCCESS","message":"relation added",
      "details":{"id":"…"},"http_status":200,"attempts":1}      (on one line)
 
-Lines whose outcome is not final get no entry, so the next run sends them again: those the job
-never sent (``NOT_ATTEMPTED``, ``API_CREDITS_EXHAUSTED``), those refused for the credentials
-rather than for the record (``AUTH_FAILED``, ``INVALID_TOKEN`` ...: fix them, run again), and
-those whose call was in flight when the job stopped (``CANCELLED``: Zoho may or may not have
-applied them; every operation here is safe to repeat). See ``job.NOT_FINAL``.
+Only final outcomes get an entry: a success, or Zoho's own verdict on the record or the call
+(see ``final.is_final``). Every other line is sent again by the next run: those the job never
+sent (``NOT_ATTEMPTED``, ``API_CREDITS_EXHAUSTED``), those that met an outage or a bad network
+(``CONNECTION_ERROR``, ``TIMEOUT``, 5xx, 429, ``UNREADABLE_RESPONSE``, ``LIMITER_UNAVAILABLE``,
+the outage's give-up), those refused for the credentials rather than for the record
+(``AUTH_FAILED``, ``INVALID_TOKEN`` ...: fix them, run again) and those whose call was in
+flight when the job stopped (``CANCELLED``: Zoho may or may not have applied them; every
+operation here is safe to repeat).
+
+``--retry-failed`` makes the lines whose final outcome was an error not done again: the
+journal is rewritten without their entries (atomically, as the report) before anything is
+sent, so it keeps at most one entry per line.
 
 Durability: the header is fsync'd (with its directory) before the first request. Entries are
 handed to the operating system after each batch of outcomes, before the report's records, so
@@ -58,7 +65,8 @@ class Previous:
     """What an existing journal says."""
 
     header: dict[str, Any]
-    #: ``done[line]`` is 1 when the line has a final outcome
+    #: ``done[line]`` is 1 when the line has a final outcome, 2 when it is a failure the job
+    #: sends again (``--retry-failed``)
     done: bytearray
     entries: int
     #: bytes of the header and every whole entry: a torn tail after it is dropped
@@ -66,6 +74,11 @@ class Previous:
 
     def is_done(self, line: int) -> bool:
         return line < len(self.done) and self.done[line] == 1
+
+    @property
+    def retried(self) -> int:
+        """Lines with a failure in the journal, to be sent again."""
+        return self.done.count(2)
 
 
 def header(input_path: Path, sha256: str, lines: int) -> dict[str, Any]:
@@ -79,9 +92,12 @@ def header(input_path: Path, sha256: str, lines: int) -> dict[str, Any]:
     }
 
 
-def read(path: Path, on_entry: Callable[[Entry], None] | None = None) -> Previous | None:
+def read(
+    path: Path, on_entry: Callable[[Entry], None] | None = None, retry_failed: bool = False
+) -> Previous | None:
     """The journal at ``path``, or None if there is none yet (or only a torn header: nothing
-    was sent before the header was on disk). Calls ``on_entry`` with each entry."""
+    was sent before the header was on disk). Calls ``on_entry`` with each entry (but those
+    of failures, with ``retry_failed``: those lines are not done)."""
     try:
         file = path.open("rb")
     except FileNotFoundError:
@@ -115,7 +131,9 @@ def read(path: Path, on_entry: Callable[[Entry], None] | None = None) -> Previou
             _mark(previous.done, entry["line"])
             previous.entries += 1
             previous.size += len(raw)
-            if on_entry is not None:
+            if retry_failed and entry["status"] != "success":
+                previous.done[entry["line"]] = 2
+            elif on_entry is not None:
                 on_entry(entry)
         return previous
 
@@ -133,6 +151,33 @@ def entries(path: Path, size: int) -> Iterator[Entry]:
             entry = _entry(raw)
             if entry is not None and _mark(seen, entry["line"]):
                 yield entry
+
+
+def drop_retried(path: Path, previous: Previous) -> Previous:
+    """Rewrite the journal without the entries of the lines to send again, atomically (a
+    crash leaves the old journal or the new); return what the new one says."""
+    temporary = path.with_name(path.name + ".partial")
+    kept = LineFile(temporary)
+    try:
+        with path.open("rb") as file:
+            head = file.readline()
+            kept.write(head.decode())
+            size = len(head)
+            for raw in file:
+                size += len(raw)
+                if size > previous.size:
+                    break  # a torn tail
+                entry = _entry(raw)
+                if entry is not None and previous.done[entry["line"]] == 1:
+                    kept.write(raw.decode())
+    finally:
+        kept.close()
+    os.replace(temporary, path)
+    _sync_directory(path)
+    again = read(path)
+    if again is None:  # it was written whole just now
+        raise JournalError(f"{path}: rewriting it failed")
+    return again
 
 
 class JournalWriter:

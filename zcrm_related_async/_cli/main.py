@@ -10,7 +10,8 @@ with --redis URL (or ZOHO_REDIS_URL, for a URL with a password); the keys derive
 of ZOHO_CLIENT_ID unless --redis-key names them.
 
 Exit codes: 0 every line succeeded, 1 some failed (the report says which), 2 bad usage or bad
-input (nothing was sent), 130 interrupted (the report holds the lines done so far).
+input (nothing was sent), 130 interrupted (SIGINT), 143 stopped (SIGTERM): the report holds the
+lines done so far.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .._auth import RefreshTokenAuth
 from .._config import (
     DATA_CENTERS,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_OUTAGE,
     DEFAULT_VERSION,
     ENVIRONMENTS,
     VERSIONS,
@@ -89,7 +91,9 @@ def job_options(args: argparse.Namespace, env: Mapping[str, str]) -> JobOptions:
             raise UsageError(f"{flag}: no such directory: {paths[flag].parent}")
     if args.concurrency < 1:
         raise UsageError(f"--concurrency: expected a number >= 1, got {args.concurrency}")
+    _job_flags(args)  # --max-outage, --grace, --retry-failed
     client: dict[str, Any] = {"version": args.version, "max_concurrency": args.concurrency}
+    client["max_outage"] = args.max_outage
     try:
         check_version(args.version)
         if args.api_domain is not None:
@@ -113,6 +117,8 @@ def job_options(args: argparse.Namespace, env: Mapping[str, str]) -> JobOptions:
         dry_run=args.dry_run,
         progress=args.progress,
         progress_every=args.progress_every,
+        retry_failed=args.retry_failed,
+        grace=args.grace,
     )
 
 
@@ -256,6 +262,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the shared keys' prefix (default: from a hash of ZOHO_CLIENT_ID)",
     )
     _progress_arguments(run)
+    _job_arguments(run)
 
     demo = commands.add_parser(
         "demo", help="a job of tens of thousands of operations against a built-in fake Zoho"
@@ -283,3 +290,37 @@ def _progress_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="seconds between progress lines when not on a terminal (default 5)",
     )
+
+
+def _job_arguments(parser: argparse.ArgumentParser) -> None:
+    """Outages, graceful stops and retries (see _cli/job.py)."""
+    parser.add_argument(
+        "--max-outage",
+        type=float,
+        default=DEFAULT_MAX_OUTAGE,
+        metavar="SECONDS",
+        help="how long the job waits for Zoho to come back from an outage before the lines it "
+        f"holds fail, to be sent again by the next run (default {DEFAULT_MAX_OUTAGE:g})",
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="after SIGTERM or a first Ctrl-C, how long calls in flight may take to finish "
+        "(default 30); a second signal stops at once",
+    )
+    parser.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --journal: send again the lines whose outcome was a failure",
+    )
+
+
+def _job_flags(args: argparse.Namespace) -> None:
+    if not args.max_outage > 0:
+        raise UsageError(f"--max-outage: expected seconds > 0, got {args.max_outage}")
+    if not args.grace >= 0:
+        raise UsageError(f"--grace: expected seconds >= 0, got {args.grace}")
+    if args.retry_failed and args.journal is None:
+        raise UsageError("--retry-failed needs --journal: the journal says which lines failed")

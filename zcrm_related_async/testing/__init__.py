@@ -35,5 +35,6 @@ with ``python -m zcrm_related_async.testing --port 8000``.
 
 from ._fake import FakeZoho
 from ._models import FakeStats, Faults, RequestRecord
+from ._outage import Outage
 
-__all__ = ["FakeStats", "FakeZoho", "Faults", "RequestRecord"]
+__all__ = ["FakeStats", "FakeZoho", "Faults", "Outage", "RequestRecord"]

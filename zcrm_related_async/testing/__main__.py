@@ -1,12 +1,14 @@
 """Run the fake Zoho CRM standalone (benchmarks run it in its own process).
 
     python -m zcrm_related_async.testing --host 127.0.0.1 --port 8000 --latency 0.05 \\
-        --org-concurrency 10 [--access-token T] [--fault reset_after=0.01 ...]
+        --org-concurrency 10 [--access-token T] [--fault reset_after=0.01 ...] \\
+        [--outage 500:30@300 --outage drop:30@600]
 
 Prints ``listening on http://HOST:PORT`` (the real port, also with ``--port 0``) once ready,
 then the access token it accepts and how to point ``zcrm-related`` at it, and serves until
 SIGINT or SIGTERM. The request log is off, so memory stays flat. A port that cannot be had
-(in use, not allowed) is one line on stderr and exit code 1.
+(in use, not allowed) is one line on stderr and exit code 1. On the way out it prints one
+line per planned outage (``--outage``): ``outage {"kind": ..., "requests": ...}``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import json
 import signal
 import sys
 from collections.abc import Sequence
@@ -24,6 +27,7 @@ import attrs
 
 from ._fake import FakeZoho
 from ._models import Faults
+from ._outage import Outage
 
 _PROG = "python -m zcrm_related_async.testing"
 _FAULT_NAMES = tuple(f.name for f in attrs.fields(Faults))
@@ -79,7 +83,22 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help=f"a Faults field, repeatable; NAME in {', '.join(_FAULT_NAMES)}",
     )
+    p.add_argument(
+        "--outage",
+        type=_outage,
+        action="append",
+        default=[],
+        metavar="KIND:SECONDS@REQUESTS",
+        help="an outage (KIND 500 or drop) after that many API calls, repeatable",
+    )
     return p
+
+
+def _outage(text: str) -> Outage:
+    try:
+        return Outage.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 async def _serve(args: argparse.Namespace, faults: Faults, out: TextIO, err: TextIO) -> int:
@@ -101,6 +120,8 @@ async def _serve(args: argparse.Namespace, faults: Faults, out: TextIO, err: Tex
         refresh_token=args.refresh_token,
         access_token=args.access_token,
     )
+    for outage in args.outage:
+        fake.outage(outage.kind, outage.seconds, outage.after_requests)
     try:
         await fake.start()
     except OSError as error:
@@ -119,6 +140,8 @@ async def _serve(args: argparse.Namespace, faults: Faults, out: TextIO, err: Tex
         await stop.wait()
     finally:
         await fake.close()
+    for outage in fake.outages:
+        print("outage", json.dumps(attrs.asdict(outage)), file=out, flush=True)
     return 0
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from types import TracebackType
 
 from ._models import INJECT_KINDS, FakeStats
+from ._outage import Outage
 from ._results import JsonDict
 from ._server import ZohoServer
 
@@ -130,6 +131,21 @@ class FakeZoho(ZohoServer):
         if times < 0:
             raise ValueError("times must be >= 0")
         self._injected.extend([kind] * times)
+
+    def outage(self, kind: str, seconds: float, after_requests: int | None = None) -> Outage:
+        """Plan an outage: for ``seconds``, every API call gets a 500 (``kind="500"``) or has
+        its connection dropped (``"drop"``), nothing applied. It starts with the API call after
+        the ``after_requests``-th (default: the next one), or once the outages planned before
+        it are over. Returns its record, which counts the calls that reached it."""
+        start = self._stats.requests if after_requests is None else after_requests
+        planned = Outage(kind, seconds, start)
+        self._outages.planned.append(planned)
+        return planned
+
+    @property
+    def outages(self) -> list[Outage]:
+        """Every planned outage, in order, with what happened during it."""
+        return list(self._outages.planned)
 
     def relations(self, module: str, record_id: str, related_list: str) -> dict[str, JsonDict]:
         """A copy of the relations of a parent: ``{related_id: fields}`` (ids resolved)."""

@@ -22,6 +22,7 @@ from . import _results as r
 from ._api import NOT_JSON, ZohoApi, parse_body
 from ._auth import ZOHO_REFRESH_LIMIT, ZOHO_REFRESH_WINDOW, Accounts, TokenStore
 from ._models import BEFORE_APPLY, FakeStats, Faults, RequestRecord
+from ._outage import Outages
 from ._state import CrmState
 
 _JSON = "application/json;charset=utf-8"
@@ -110,6 +111,7 @@ class ZohoServer:
         self._stats = FakeStats()
         self._rng = random.Random(seed)
         self._injected: deque[str] = deque()
+        self._outages = Outages()  # outage simulation (see _outage)
         self._faults = Faults()
         self._fault_table: tuple[tuple[float, str], ...] = ()
         self.faults = faults if faults is not None else Faults()
@@ -229,7 +231,11 @@ class ZohoServer:
             self.requests.append(record)
 
         # Decide the outcome on arrival, in Zoho's order of checks.
-        fault = self._pick_fault()
+        # An outage in force answers every call alike (see _outage); otherwise random faults.
+        fault = (
+            self._outages.fault(asyncio.get_running_loop().time(), stats.requests)
+            or self._pick_fault()
+        )
         early = fault if fault in BEFORE_APPLY else None
         if record is not None:
             record.fault = fault
