@@ -21,6 +21,7 @@ from typing import Protocol
 
 import aiohttp
 import attrs
+from yarl import URL
 
 from ._auth import Auth
 from ._batching import Chunk
@@ -53,7 +54,7 @@ from ._retry import (
     parse_retry_after,
 )
 from ._stats import ClientCounters, RequestCount
-from ._transport import RawResponse, TransportError, send
+from ._transport import RawResponse, TransportError, send, url
 from ._wire import Parsed, PerRecord, WholeCall, build_request, parse_response
 
 log = logging.getLogger("zcrm_related_async")
@@ -125,13 +126,18 @@ class ChunkSender:
     #: the client's outage gate, shared by every chunk (``None``: no gate): passed before each
     #: try; while Zoho is down, chunks wait at it instead of spending their tries
     outage: OutageGate | None = None
+    #: ``timeout`` as aiohttp takes it, built once
+    _timeout: aiohttp.ClientTimeout = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._timeout = aiohttp.ClientTimeout(self.timeout)
 
     async def _request(
         self,
         chunk: Chunk,
         gate: Gate,
         method: str,
-        url: str,
+        target: URL,
         headers: dict[str, str],
         body: bytes | None,
         probe: bool = False,
@@ -156,9 +162,7 @@ class ChunkSender:
                 chunk.attempts += 1  # from here on, the call may reach Zoho
                 try:
                     headers["Authorization"] = f"Zoho-oauthtoken {token}"
-                    raw = await send(
-                        session, method, url, headers, body, aiohttp.ClientTimeout(self.timeout)
-                    )
+                    raw = await send(session, method, target, headers, body, self._timeout)
                 except TransportError as exc:
                     self._count(chunk, gate, None, exc.connected)
                     raise
@@ -187,7 +191,7 @@ class ChunkSender:
         """Carry ``chunk`` through its tries; returns its outcome, never raises but for
         cancellation (or a bug, which the job's unit of work turns into ``CLIENT_ERROR``)."""
         request = build_request(self.version, chunk)
-        url = self.api_domain + request.path
+        target = url(self.api_domain + request.path)
         headers = {"Content-Type": "application/json"} if request.body is not None else {}
         if request.external:
             headers["X-EXTERNAL"] = request.external
@@ -220,7 +224,7 @@ class ChunkSender:
                         self.counters.outage_wait += waited
                 try:
                     token, raw = await self._request(
-                        chunk, gate, request.method, url, headers, request.body, probe
+                        chunk, gate, request.method, target, headers, request.body, probe
                     )
                 except _Held:  # the gate closed while this try waited for a slot
                     continue
