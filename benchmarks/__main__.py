@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .machine import describe, library_description, load_average, pick_cores, pin
 from .suite import FULL, SCENARIOS, SMOKE, run_suite
-from .tables import ceilings_table, figures_table, runs_table
+from .tables import ceilings_table, figures_table, profiles_table, runs_table
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if results.ceilings:
         print(ceilings_table(results.ceilings) + "\n")
     print(figures_table(results))
+    if results.profiles:
+        print("\ncProfile at L=0, own time by place (library functions by name):\n")
+        print(profiles_table(results.profiles))
     if args.json is not None:
         args.json.write_text(json.dumps(dataclasses.asdict(results), indent=1, default=str))
     wrong = [row for row in results.rows if not row.measured.verdict.ok]

@@ -61,8 +61,11 @@ def _count_successes(report: Path) -> tuple[int, int]:
     return lines, succeeded
 
 
-def measure_cli(workload: Workload, org_limit: int, cores: Cores) -> Measured:
-    """Run the CLI on ``workload`` written as a file, against a fresh fake at L = 0."""
+def measure_cli(
+    workload: Workload, org_limit: int, cores: Cores, journal: bool = False
+) -> Measured:
+    """Run the CLI on ``workload`` written as a file, against a fresh fake at L = 0
+    (``journal``: with ``--journal``, as a resumable job runs)."""
     with tempfile.TemporaryDirectory(prefix="zcrm-bench-") as tmp:
         ops, report = Path(tmp) / "ops.jsonl", Path(tmp) / "report.jsonl"
         stderr = Path(tmp) / "stderr.txt"
@@ -83,6 +86,7 @@ def measure_cli(workload: Workload, org_limit: int, cores: Cores) -> Measured:
                 str(org_limit),
                 "--progress",
                 "off",
+                *(["--journal", str(Path(tmp) / "job.journal")] if journal else []),
             ]
             env = {**os.environ, "ZOHO_ACCESS_TOKEN": server.token}
             noise, started = NoiseMeter(server), time.perf_counter()

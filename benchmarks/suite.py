@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from . import command_line
 from .ceiling import Ceiling, wrk_ceiling
+from .cpu_profile import where_cpu_goes
 from .machine import Cores
 from .runner import Measured, measure
 from .workload import MEMBER_ACTIVE, Workload
@@ -29,6 +30,8 @@ class Settings:
     storm_slots: int
     memory: Workload  # fed to run() by a generator; ids only, so it measures the library
     wrk_seconds: int
+    cli: Workload  # the CLI with a journal against run(), both at L = 0: CPU per line
+    profile: Workload  # run() under cProfile at L = 0: where its CPU goes
     repeat: int = 1
 
 
@@ -42,6 +45,8 @@ FULL = Settings(
     storm_slots=25,
     memory=Workload(10_000, 100),
     wrk_seconds=5,
+    cli=Workload(2_000, 100, MEMBER_ACTIVE),
+    profile=Workload(200, 100, MEMBER_ACTIVE),
 )
 
 SMOKE = Settings(
@@ -54,6 +59,8 @@ SMOKE = Settings(
     storm_slots=25,
     memory=Workload(100, 100),
     wrk_seconds=1,
+    cli=Workload(20, 100, MEMBER_ACTIVE),
+    profile=Workload(10, 100, MEMBER_ACTIVE),
 )
 
 
@@ -62,7 +69,7 @@ class Row:
     """One line of the results table."""
 
     scenario: str
-    kind: str  # "throughput", "storm" or "memory"
+    kind: str  # "throughput", "storm", "memory" or "cli"
     client: str
     measured: Measured  # the median run
     rates: tuple[float, ...] = ()  # links/s of every run, to show the spread
@@ -72,6 +79,8 @@ class Row:
 class Results:
     rows: list[Row] = field(default_factory=list)
     ceilings: list[Ceiling] = field(default_factory=list)
+    #: client -> its top places by share of profiled CPU (the "profile" scenario)
+    profiles: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
     def find(self, kind: str, client: str, latency: float | None = None) -> Measured | None:
         for row in self.rows:
@@ -106,7 +115,7 @@ def _repeat(
     return _median(runs, (lambda m: m.run.cpu) if by_cpu else (lambda m: m.run.wall)), rates
 
 
-SCENARIOS = ("throughput", "storm", "memory", "ceiling")
+SCENARIOS = ("throughput", "cli", "storm", "memory", "ceiling", "profile")
 
 
 def run_suite(
@@ -119,6 +128,8 @@ def run_suite(
     results = Results()
     if "throughput" in only:
         results.rows.extend(_throughput(settings, cores, progress))
+    if "cli" in only:
+        results.rows.extend(_cli(settings, cores, progress))
     if "storm" in only:
         results.rows.extend(_storm(settings, cores, progress))
     if "memory" in only:
@@ -129,13 +140,21 @@ def run_suite(
             results.ceilings.append(
                 wrk_ceiling(latency, settings.org_limit, settings.wrk_seconds, cores)
             )
+    if "profile" in only:
+        for client in ("library", "handrolled"):
+            progress(f"profile: {client}, {settings.profile.records} links, L=0")
+            results.profiles[client] = where_cpu_goes(
+                client, settings.profile, settings.org_limit, cores
+            )
     return results
 
 
 def _throughput(settings: Settings, cores: Cores, progress: Callable[[str], None]) -> Iterator[Row]:
     for latency in settings.latencies:
         label = f"{latency_label(latency)} C={settings.org_limit}"
-        for client in ("library", "handrolled", "sequential"):
+        # stream() beside run() where CPU shows (at 50 ms both wait on the network)
+        streamed = ("library-stream",) if latency < 0.05 else ()
+        for client in ("library", *streamed, "handrolled", "sequential"):
             workload = settings.throughput
             if client == "sequential":
                 workload = workload.first_parents(settings.sequential_parents)
@@ -150,6 +169,29 @@ def _throughput(settings: Settings, cores: Cores, progress: Callable[[str], None
 
             median, rates = _repeat(settings, once, by_cpu=latency == 0)
             yield Row(label, "throughput", client, median, rates)
+
+
+def _cli(settings: Settings, cores: Cores, progress: Callable[[str], None]) -> Iterator[Row]:
+    """The CLI with ``--journal`` (process CPU, start-up and reading included) and the same
+    links through ``run()`` (CPU inside the job), at L = 0."""
+    if not command_line.available():
+        progress("the CLI has no `run` command yet: its CPU row stays pending")
+        return
+    label = f"CLI: {settings.cli.records:,} links, L=0 C={settings.org_limit}"
+    for client in ("library", command_line.CLIENT):
+        progress(f"{label}: {client}")
+
+        def once(client: str = client) -> Measured:
+            if client == command_line.CLIENT:
+                return command_line.measure_cli(
+                    settings.cli, settings.org_limit, cores, journal=True
+                )
+            return measure(
+                client, settings.cli, latency=0.0, org_limit=settings.org_limit, cores=cores
+            )
+
+        median, rates = _repeat(settings, once, by_cpu=True)
+        yield Row(label, "cli", client, median, rates)
 
 
 def _storm(settings: Settings, cores: Cores, progress: Callable[[str], None]) -> Iterator[Row]:

@@ -21,10 +21,17 @@ from typing import Protocol
 
 import aiohttp
 import attrs
+from yarl import URL
 
 from ._auth import Auth
 from ._batching import Chunk
-from ._config import BACKOFF_BASE, BACKOFF_CAP, RETRY_AFTER_CAP
+from ._config import (
+    BACKOFF_BASE,
+    BACKOFF_CAP,
+    HEAVY_UPDATE_CONCURRENCY,
+    HEAVY_UPDATE_RECORDS,
+    RETRY_AFTER_CAP,
+)
 from ._exceptions import (
     AuthError,
     ClientClosedError,
@@ -32,8 +39,9 @@ from ._exceptions import (
     LimiterUnavailableError,
     ZohoError,
 )
-from ._limiter import AdaptiveWindow, Limiter
+from ._limiter import AdaptiveWindow, Limiter, LocalLimiter
 from ._merge import ChunkPart, Failed
+from ._ops import UpdateRecord
 from ._outage import OutageGate, OutageGaveUp, transient
 from ._report import (
     API_CREDITS_EXHAUSTED,
@@ -53,7 +61,7 @@ from ._retry import (
     parse_retry_after,
 )
 from ._stats import ClientCounters, RequestCount
-from ._transport import RawResponse, TransportError, send
+from ._transport import RawResponse, TransportError, send, url
 from ._wire import Parsed, PerRecord, WholeCall, build_request, parse_response
 
 log = logging.getLogger("zcrm_related_async")
@@ -125,19 +133,50 @@ class ChunkSender:
     #: the client's outage gate, shared by every chunk (``None``: no gate): passed before each
     #: try; while Zoho is down, chunks wait at it instead of spending their tries
     outage: OutageGate | None = None
+    #: Zoho's sub-concurrency limit for Update Records calls of more than 10 records: they
+    #: take a slot of this first, so they run 10 at a time while links keep every org slot
+    heavy_updates: Limiter = attrs.Factory(lambda: LocalLimiter(HEAVY_UPDATE_CONCURRENCY))
+    #: ``timeout`` as aiohttp takes it, built once
+    _timeout: aiohttp.ClientTimeout = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._timeout = aiohttp.ClientTimeout(self.timeout)
 
     async def _request(
         self,
         chunk: Chunk,
         gate: Gate,
         method: str,
-        url: str,
+        target: URL,
         headers: dict[str, str],
         body: bytes | None,
         probe: bool = False,
     ) -> tuple[str, RawResponse]:
-        """One request under a place in the window and a slot of the limiter; returns the
-        access token it was sent with and the answer."""
+        """One request under a place in the window and a slot of the limiter (and, for an
+        update of more than 10 records, a slot of ``heavy_updates`` before both, so that
+        updates waiting for one hold no place links could use); returns the access token it
+        was sent with and the answer."""
+        if type(chunk.ops[0]) is UpdateRecord and len(chunk.ops) > HEAVY_UPDATE_RECORDS:
+            self.session()  # a closed client: raise before waiting for a slot
+            async with self.heavy_updates.slot():
+                return await self._request_in_window(
+                    chunk, gate, method, target, headers, body, probe, True
+                )
+        return await self._request_in_window(
+            chunk, gate, method, target, headers, body, probe, False
+        )
+
+    async def _request_in_window(
+        self,
+        chunk: Chunk,
+        gate: Gate,
+        method: str,
+        target: URL,
+        headers: dict[str, str],
+        body: bytes | None,
+        probe: bool,
+        heavy: bool,
+    ) -> tuple[str, RawResponse]:
         session = self.session()  # raises ClientClosedError: nothing is sent then
         waiting = time.monotonic()
         epoch = await self.window.acquire() if self.window else 0
@@ -156,14 +195,14 @@ class ChunkSender:
                 chunk.attempts += 1  # from here on, the call may reach Zoho
                 try:
                     headers["Authorization"] = f"Zoho-oauthtoken {token}"
-                    raw = await send(
-                        session, method, url, headers, body, aiohttp.ClientTimeout(self.timeout)
-                    )
+                    raw = await send(session, method, target, headers, body, self._timeout)
                 except TransportError as exc:
                     self._count(chunk, gate, None, exc.connected)
                     raise
                 self._count(chunk, gate, raw.status, True)
-            throttled = raw.status == 429
+            # A 429 to a heavy update may be the sub-concurrency limit's, which says nothing
+            # about the org's limit: the window (which links share) learns only from others.
+            throttled = None if heavy and raw.status == 429 else raw.status == 429
         finally:
             if self.window:
                 self.window.release(epoch, throttled)
@@ -187,7 +226,7 @@ class ChunkSender:
         """Carry ``chunk`` through its tries; returns its outcome, never raises but for
         cancellation (or a bug, which the job's unit of work turns into ``CLIENT_ERROR``)."""
         request = build_request(self.version, chunk)
-        url = self.api_domain + request.path
+        target = url(self.api_domain + request.path)
         headers = {"Content-Type": "application/json"} if request.body is not None else {}
         if request.external:
             headers["X-EXTERNAL"] = request.external
@@ -220,7 +259,7 @@ class ChunkSender:
                         self.counters.outage_wait += waited
                 try:
                     token, raw = await self._request(
-                        chunk, gate, request.method, url, headers, request.body, probe
+                        chunk, gate, request.method, target, headers, request.body, probe
                     )
                 except _Held:  # the gate closed while this try waited for a slot
                     continue

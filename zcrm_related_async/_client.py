@@ -170,6 +170,8 @@ class AsyncClient:
             connector = aiohttp.TCPConnector(limit=max(100, self.max_concurrency * 2))
             self._session = aiohttp.ClientSession(
                 connector=connector,
+                # Zoho's API sets no cookie we need: a jar would be searched on every request
+                cookie_jar=aiohttp.DummyCookieJar(),
                 headers={"User-Agent": f"zcrm-related-async/{__version__}"},
             )
         return self._session

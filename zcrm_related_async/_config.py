@@ -17,6 +17,10 @@ from ._exceptions import ConfigurationError
 MAX_CHUNK_SIZE = 100
 DEFAULT_VERSION = "v8"
 DEFAULT_MAX_CONCURRENCY = 10
+# Zoho's sub-concurrency limit: Update Records calls of more than 10 records, at most 10 in
+# flight per org whatever its plan's limit (over it: 429); held by their own limiter.
+HEAVY_UPDATE_RECORDS = 10
+HEAVY_UPDATE_CONCURRENCY = 10
 #: Seconds one HTTP request (connect, send, wait, read) may take, the token refresh included.
 DEFAULT_TIMEOUT = 30.0
 #: HTTP requests one chunk may make before its records are reported as failed.

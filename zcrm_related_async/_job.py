@@ -53,11 +53,15 @@ class Job:
 
     def _collect(self, part: Part, where: Iterable[tuple[int, int]]) -> None:
         parts, positions = self._parts, self._positions
+        where = where if type(where) is list else list(where)
+        if not where:
+            return
+        top = max(where)[0] + 1  # grown once per part, not checked per result
+        if top > len(parts):
+            grow = top - len(parts)
+            parts.extend([None] * grow)
+            positions.frombytes(bytes(positions.itemsize * grow))  # zeros
         for index, position in where:
-            if index >= len(parts):
-                grow = index + 1 - len(parts)
-                parts.extend([None] * grow)
-                positions.extend([0] * grow)
             parts[index] = part
             positions[index] = position
 

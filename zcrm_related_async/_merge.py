@@ -12,14 +12,15 @@ import json
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
 from typing import Any
 
 import attrs
 
-from ._batching import Chunk, GroupKey, item_key
+from ._batching import Chunk, GroupKey
 from ._ops import Delink, Link, Operation, UpdateRecord
 from ._report import ERROR, NO_RESULT, SUCCESS, UNREADABLE_RESPONSE, Result
-from ._wire import Answer, Parsed, PerRecord, Unreadable, WholeCall, key_field
+from ._wire import Answer, Parsed, PerRecord, Unreadable, WholeCall, item_keys, key_field
 
 
 @attrs.frozen
@@ -51,16 +52,19 @@ def rebuild(key: GroupKey, ident: str, fields_json: bytes | None) -> Operation:
     return UpdateRecord(module, ident, _decode(fields_json) or {}, external, trigger, layout_rules)  # type: ignore[arg-type]
 
 
-_MAX_PACKED = 10**19  # 19 digits: below 2**64
+_FIELDS_JSON = attrgetter("_fields_json")
 
 
 def _pack(ids: list[str]) -> list[str] | array[int]:
     """Record ids as 8-byte numbers when each is a canonical number (no leading zero) that fits
     one: a str of 19 digits costs 68 bytes and an int 36, where a packed one costs 8."""
-    for ident in ids:
-        if not (ident.isascii() and ident.isdigit() and ident[0] != "0" and len(ident) <= 19):
-            return ids
-    return array("Q", map(int, ids))
+    try:
+        packed = array("Q", map(int, ids))
+    except (ValueError, OverflowError):  # not a number, or negative, or past 64 bits
+        return ids
+    # Each must read back as it was ("007", "+7", " 7" and "1_0" are ids of their own); one
+    # pass in C, where a check per id in Python cost more than the packing.
+    return packed if list(map(str, packed)) == ids else ids
 
 
 class ChunkPart:
@@ -74,15 +78,19 @@ class ChunkPart:
         ops = chunk.ops
         self._key = chunk.key
         self._key_field = key_field(ops[0])
-        self._ids = _pack([item_key(op) for op in ops])
-        fields = [getattr(op, "_fields_json", None) for op in ops]
+        self._ids = _pack(item_keys(chunk))
+        # A chunk's operations are all of one kind: a delink's have no fields.
+        fields = [None] if type(ops[0]) is Delink else list(map(_FIELDS_JSON, ops))
         first = fields[0]
-        # Equal fields share one bytes object (see _ops): then one reference does for all.
-        self._fields = first if all(f is first for f in fields) else fields
+        # Mostly every record carries the same fields (one bytes object, see _ops): then one
+        # reference does for all.
+        self._fields = first if fields.count(first) == len(fields) else fields
         self._http_status = http_status
         self._attempts = attempts
         answers: Answer | list[Answer | None]
-        if isinstance(outcome, PerRecord):
+        if isinstance(outcome, PerRecord) and outcome.same is not None:
+            answers = outcome.same  # the common answer: one shared bare echo for all
+        elif isinstance(outcome, PerRecord):
             first = outcome.answers[0] if outcome.answers else None
             same = first is not None and all(a is first for a in outcome.answers)
             answers = first if same else outcome.answers  # type: ignore[assignment]
@@ -159,11 +167,18 @@ Part = ChunkPart | ListPart
 def entries(chunk: Chunk) -> Iterator[tuple[int, int]]:
     """``(input position, position in the chunk)`` for every input operation it answers."""
     duplicates = chunk.duplicates
-    for position, index in enumerate(chunk.indices):
+    if not duplicates:  # the common case, in C
+        return zip(chunk.indices, range(len(chunk.indices)), strict=True)
+    return _with_duplicates(chunk.indices, duplicates)
+
+
+def _with_duplicates(
+    indices: list[int], duplicates: dict[int, list[int]]
+) -> Iterator[tuple[int, int]]:
+    for position, index in enumerate(indices):
         yield index, position
-        if duplicates:
-            for duplicate in duplicates.get(position, ()):
-                yield duplicate, position
+        for duplicate in duplicates.get(position, ()):
+            yield duplicate, position
 
 
 def chunk_results(

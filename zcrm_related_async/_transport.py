@@ -31,10 +31,16 @@ class TransportError(Exception):
         self.connected = connected
 
 
+def url(text: str) -> URL:
+    """``text`` (already percent-encoded) as the URL aiohttp takes without parsing it again:
+    built once per call, not once per try."""
+    return URL(text, encoded=True)
+
+
 async def send(
     session: aiohttp.ClientSession,
     method: str,
-    url: str,
+    target: URL,
     headers: Mapping[str, str],
     body: bytes | None,
     timeout: aiohttp.ClientTimeout,
@@ -42,7 +48,7 @@ async def send(
     """Send one request and read the whole answer; connection trouble -> TransportError."""
     try:
         async with session.request(
-            method, URL(url, encoded=True), headers=headers, data=body, timeout=timeout
+            method, target, headers=headers, data=body, timeout=timeout
         ) as response:
             return RawResponse(response.status, response.headers, await response.read())
     except aiohttp.ClientConnectorError as exc:  # before any byte of the request went out

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CLIENTS = ("library", "handrolled", "sequential")
+CLIENTS = ("library", "library-stream", "handrolled", "sequential")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,8 @@ def test_every_run_left_exactly_the_expected_state(smoke: tuple[str, dict[str, o
     rows = results["rows"]
     assert isinstance(rows, list)
     kinds = [row["kind"] for row in rows]
-    assert kinds.count("throughput") == 2 * 3  # two latencies x three clients
+    assert kinds.count("throughput") == 2 * 4  # two latencies x run(), stream() and two baselines
+    assert kinds.count("cli") == 2  # the CLI with a journal and run(), at L = 0
     assert kinds.count("storm") == 2
     assert kinds.count("memory") == 4  # the library's, its stream's, hand-rolled, the CLI's
     for row in rows:
@@ -85,12 +86,19 @@ def test_the_tables_carry_every_row(smoke: tuple[str, dict[str, object]]) -> Non
     assert len(ceilings) == 2
     figures = {r[0] for r in rows if len(r) == 4}
     for name in (
-        "L=5ms C=10: library ÷ limit",
-        "L=5ms C=10: library ÷ hand-rolled",
-        "L=0: library CPU ÷ hand-rolled CPU",
+        "L=5ms: links/s, library ÷ hand-rolled",
+        "L=5ms: CPU per link in the job, run() ÷ hand-rolled",
+        "L=0ms: CPU per link in the job, run() ÷ hand-rolled",
+        "L=0ms: CPU per result, stream() ÷ run()",
     ):
         assert name in figures
     assert any(name.startswith("peak RSS, CLI on a ") for name in figures)
+    assert any(name.startswith("CLI with --journal") for name in figures)
+    assert "library: where CPU goes" in stdout
+    assert [client for s, client in runs if s.startswith("CLI:")] == [
+        "library",
+        "CLI (zcrm-related run)",
+    ]
     assert any(name.startswith("429 storm, library") for name in figures)
     assert any(name.startswith("peak RSS, run() of 10,000 links") for name in figures)
 

@@ -19,6 +19,8 @@ class FakeZoho(ZohoServer):
 
     - ``org_concurrency`` (10): API calls in flight beyond this get 429
       ``TOO_MANY_REQUESTS``; None = unlimited.
+    - ``update_concurrency`` (None): Zoho's sub-concurrency limit (10): Update Records calls
+      of more than 10 records in flight beyond this get 429 ``TOO_MANY_REQUESTS``.
     - ``latency`` (0.0): seconds every API call takes, counted in flight meanwhile.
     - ``token_ttl_requests`` (None) / ``token_ttl_seconds`` (3600): an access token dies
       after that many API calls made with it, or that many seconds.
@@ -195,4 +197,5 @@ class FakeZoho(ZohoServer):
         stats.rejected_429 = stats.items = stats.dropped = 0
         stats.by_status.clear()
         stats.in_flight = stats.max_in_flight = in_flight
+        stats.max_heavy_updates_in_flight = stats.heavy_updates_in_flight
         self.requests.clear()

@@ -91,6 +91,10 @@ class FakeStats:
     """Most API calls in flight at once, counted before the concurrency check."""
     in_flight: int = 0
     """API calls in flight now."""
+    max_heavy_updates_in_flight: int = 0
+    """Most Update Records calls of more than 10 records in flight at once."""
+    heavy_updates_in_flight: int = 0
+    """Update Records calls of more than 10 records in flight now."""
     refreshes: int = 0
     """Access tokens minted by the token endpoint."""
     refresh_requests: int = 0

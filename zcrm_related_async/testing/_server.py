@@ -83,6 +83,7 @@ class ZohoServer:
         refresh_token: str = "fake-refresh-token",
         access_token: str | None = None,
         zoho_token_rules: bool = False,
+        update_concurrency: int | None = None,
     ) -> None:
         if zoho_token_rules and refresh_limit is None:
             refresh_limit, refresh_window = ZOHO_REFRESH_LIMIT, ZOHO_REFRESH_WINDOW
@@ -93,6 +94,9 @@ class ZohoServer:
         if token_ttl_requests is not None and token_ttl_requests < 1:
             raise ValueError("token_ttl_requests must be >= 1 or None")
         self.org_concurrency = org_concurrency
+        #: Zoho's sub-concurrency limit: Update Records calls of more than 10 records in flight
+        #: beyond this get 429 ``TOO_MANY_REQUESTS`` (None: no such limit)
+        self.update_concurrency = update_concurrency
         self.latency = latency
         self.log_requests = log_requests
         #: API credits left (None = unlimited); each authenticated API call spends one.
@@ -189,10 +193,20 @@ class ZohoServer:
         stats.in_flight += 1
         if stats.in_flight > stats.max_in_flight:
             stats.max_in_flight = stats.in_flight
+        heavy = False
         try:
-            return await self._serve(request, method, segments)
+            # An Update Records call (PUT /crm/{version}/{module}) of more than 10 records
+            # counts towards Zoho's sub-concurrency limit as well.
+            heavy = method == "PUT" and len(segments) == 2 and _records(await request.read()) > 10
+            if heavy:
+                stats.heavy_updates_in_flight += 1
+                if stats.heavy_updates_in_flight > stats.max_heavy_updates_in_flight:
+                    stats.max_heavy_updates_in_flight = stats.heavy_updates_in_flight
+            return await self._serve(request, method, segments, heavy)
         finally:
             stats.in_flight -= 1
+            if heavy:
+                stats.heavy_updates_in_flight -= 1
 
     def _pick_fault(self) -> str | None:
         if self._injected:
@@ -205,7 +219,7 @@ class ZohoServer:
         return None
 
     async def _serve(
-        self, request: web.BaseRequest, method: str, segments: tuple[str, ...]
+        self, request: web.BaseRequest, method: str, segments: tuple[str, ...], heavy: bool
     ) -> web.StreamResponse:
         stats = self._stats
         # Latency is a deadline from arrival, as a real server's round trip: the fake's own
@@ -240,7 +254,7 @@ class ZohoServer:
         if record is not None:
             record.fault = fault
         if early is None:
-            early = self._admit(token, record)
+            early = self._admit(token, record, heavy)
         if early == "429":
             stats.rejected_429 += 1
 
@@ -274,12 +288,18 @@ class ZohoServer:
             await self._slow()
         return self._answer(status, payload, content_type, record, credits_header)
 
-    def _admit(self, token: str | None, record: RequestRecord | None) -> str | None:
+    def _admit(self, token: str | None, record: RequestRecord | None, heavy: bool) -> str | None:
         """Concurrency, then credits, then auth: the early answer's kind, or None to go on.
 
         A credit is spent only by a call that passes auth.
         """
         if self.org_concurrency is not None and self._stats.in_flight > self.org_concurrency:
+            return "429"
+        if (
+            heavy
+            and self.update_concurrency is not None
+            and self._stats.heavy_updates_in_flight > self.update_concurrency
+        ):
             return "429"
         if self.credits is not None and self.credits <= 0:
             return "credits"
@@ -336,3 +356,10 @@ class ZohoServer:
         if "access_token" in answer:
             self._stats.refreshes += 1
         return web.Response(status=200, body=r.dumps(answer), headers={"Content-Type": _JSON})
+
+
+def _records(raw: bytes) -> int:
+    """How many records a request body carries (0 if it is no ``data`` list)."""
+    body = parse_body(raw)
+    data = body.get("data") if isinstance(body, dict) else None
+    return len(data) if isinstance(data, list) else 0
