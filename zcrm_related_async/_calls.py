@@ -156,7 +156,8 @@ class ChunkSender:
         update of more than 10 records, a slot of ``heavy_updates`` before both, so that
         updates waiting for one hold no place links could use); returns the access token it
         was sent with and the answer."""
-        if type(chunk.ops[0]) is UpdateRecord and len(chunk.ops) > HEAVY_UPDATE_RECORDS:
+        # (a read of related records carries no operations: it is never a heavy update)
+        if len(chunk.ops) > HEAVY_UPDATE_RECORDS and type(chunk.ops[0]) is UpdateRecord:
             self.session()  # a closed client: raise before waiting for a slot
             async with self.heavy_updates.slot():
                 return await self._request_in_window(

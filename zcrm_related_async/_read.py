@@ -33,6 +33,7 @@ from ._report import (
 from ._retry import RetryBudget, Verdict, classify, parse_retry_after
 from ._stats import RequestCount
 from ._transport import TransportError
+from ._transport import url as encoded_url
 from ._wire import Parsed, Unreadable, WholeCall
 
 _MAX_TOKEN_REPLAYS = 3
@@ -100,7 +101,7 @@ async def _read_page(
 ) -> Page:
     """One page through its tries, passing the client's outage gate before each (as
     ``ChunkSender.send`` does): while Zoho is down the read waits there, spending no try."""
-    url = sender.api_domain + path
+    url = encoded_url(sender.api_domain + path)  # already percent-encoded by page_path
     headers = {"X-EXTERNAL": external} if external else {}
     chunk = Chunk(("read", *where))
     gate = _ReadGate(count)
