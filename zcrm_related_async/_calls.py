@@ -190,6 +190,9 @@ class ChunkSender:
                 # The token is read once the slot is ours: one read before a long wait for a
                 # slot may have died meanwhile (in a fleet, others spend it and refresh it).
                 token = await self.auth.token()
+                # Again, now: a session the user passed may have closed while this try waited
+                # (no await from here to the request, so it cannot close in between).
+                session = self.session()
                 stop = gate.admit()
                 if stop is not None:
                     raise _NotSent(stop)
