@@ -30,6 +30,7 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._arguments import positive
 from ._exceptions import ConfigurationError, LimiterUnavailableError
 from ._redis_client import LoopClients
 
@@ -137,13 +138,9 @@ class RedisLimiter:
             raise ConfigurationError(f"key: expected a non-empty str, got {key!r}")
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ConfigurationError(f"limit: expected an int >= 1, got {limit!r}")
-        for name, value in (
-            ("lease", lease),
-            ("max_wait", max_wait),
-            ("redis_timeout", redis_timeout),
-        ):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ConfigurationError(f"{name}: expected a number > 0, got {value!r}")
+        positive("lease", lease)
+        positive("max_wait", max_wait)
+        positive("redis_timeout", redis_timeout)
         # a BLPOP waits up to max_wait: the socket timeout covers it
         self._clients = LoopClients(
             "RedisLimiter", url, client, redis_timeout + max_wait, redis_timeout

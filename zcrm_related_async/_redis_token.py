@@ -31,6 +31,7 @@ import uuid
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._arguments import positive
 from ._exceptions import (
     ConfigurationError,
     RefreshThrottledError,
@@ -105,13 +106,9 @@ class RedisTokenCache:
         for name, value in (("refresh_limit", refresh_limit), ("max_alive", max_alive)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigurationError(f"{name}: expected an int >= 1, got {value!r}")
-        for name, number in (
-            ("lock_lease", lock_lease),
-            ("refresh_window", refresh_window),
-            ("redis_timeout", redis_timeout),
-        ):
-            if isinstance(number, bool) or not isinstance(number, (int, float)) or number <= 0:
-                raise ConfigurationError(f"{name}: expected a number > 0, got {number!r}")
+        positive("lock_lease", lock_lease)
+        positive("refresh_window", refresh_window)
+        positive("redis_timeout", redis_timeout)
         self._clients = LoopClients(
             "RedisTokenCache", url, client, redis_timeout + _MAX_BLOCK, redis_timeout
         )
