@@ -57,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .._demo import run_demo
 
             return asyncio.run(run_demo(args, sys.stdout, sys.stderr))
+        if args.command == "sync":
+            from .sync_args import run_sync_command
+
+            return run_sync_command(args, os.environ)
         options = job_options(args, os.environ)
     except UsageError as error:
         print(f"zcrm-related: {error}", file=sys.stderr)
@@ -67,11 +71,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def _run_and_close(options: JobOptions) -> int:
     try:
         return await run_job(options, sys.stdout, sys.stderr)
-    finally:  # the shared Redis objects (--redis): pending releases, then their clients
-        auth = options.client.get("auth")
-        for shared in (options.client.get("limiter"), getattr(auth, "cache", None)):
-            if isinstance(shared, (RedisLimiter, RedisTokenCache)):
-                await shared.aclose()
+    finally:
+        await close_shared(options.client)
+
+
+async def close_shared(client: Mapping[str, Any]) -> None:
+    """Close the shared Redis objects (--redis) of a client's arguments: pending releases,
+    then their clients."""
+    auth = client.get("auth")
+    for shared in (client.get("limiter"), getattr(auth, "cache", None)):
+        if isinstance(shared, (RedisLimiter, RedisTokenCache)):
+            await shared.aclose()
 
 
 def job_options(args: argparse.Namespace, env: Mapping[str, str]) -> JobOptions:
@@ -89,6 +99,26 @@ def job_options(args: argparse.Namespace, env: Mapping[str, str]) -> JobOptions:
     for flag in ("--report", "--journal"):
         if flag in paths and not paths[flag].parent.is_dir():
             raise UsageError(f"{flag}: no such directory: {paths[flag].parent}")
+    # a dry run sends nothing, so it needs no credentials
+    client = client_options(args, env, need_credentials=not args.dry_run)
+    return JobOptions(
+        input=args.input,
+        report=args.report,
+        journal=args.journal,
+        client=client,
+        dry_run=args.dry_run,
+        progress=args.progress,
+        progress_every=args.progress_every,
+        retry_failed=args.retry_failed,
+        grace=args.grace,
+    )
+
+
+def client_options(
+    args: argparse.Namespace, env: Mapping[str, str], need_credentials: bool
+) -> dict[str, Any]:
+    """:class:`AsyncClient`'s arguments from the connection and job flags and the
+    environment (``run`` and ``sync`` share them)."""
     if args.concurrency < 1:
         raise UsageError(f"--concurrency: expected a number >= 1, got {args.concurrency}")
     _job_flags(args)  # --max-outage, --grace, --retry-failed
@@ -102,24 +132,14 @@ def job_options(args: argparse.Namespace, env: Mapping[str, str]) -> JobOptions:
             resolve_api_domain(None, args.data_center, args.environment)
             client["data_center"] = args.data_center
             client["environment"] = args.environment
-        if not args.dry_run:  # a dry run sends nothing, so it needs no credentials
+        if need_credentials:
             limiter, cache = shared_by_processes(args, env)
             client.update(credentials(env, args.api_domain, cache))
             if limiter is not None:
                 client["limiter"] = limiter
     except ConfigurationError as error:
         raise UsageError(str(error)) from None
-    return JobOptions(
-        input=args.input,
-        report=args.report,
-        journal=args.journal,
-        client=client,
-        dry_run=args.dry_run,
-        progress=args.progress,
-        progress_every=args.progress_every,
-        retry_failed=args.retry_failed,
-        grace=args.grace,
-    )
+    return client
 
 
 def credentials(
@@ -232,37 +252,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--journal", type=Path, help="resumable job: the same command resumes where it stopped"
     )
-    where = run.add_mutually_exclusive_group()
-    where.add_argument("--api-domain", help="API host, no path: such as https://www.zohoapis.eu")
-    where.add_argument("--data-center", default="us", choices=sorted(DATA_CENTERS))
-    run.add_argument("--environment", default="production", choices=list(ENVIRONMENTS))
-    run.add_argument(
-        "--version",
-        default=DEFAULT_VERSION,
-        help=f"Zoho CRM API version: {', '.join(VERSIONS)} (default {DEFAULT_VERSION})",
-    )
-    run.add_argument(
-        "--concurrency",
-        type=int,
-        default=DEFAULT_MAX_CONCURRENCY,
-        help=f"calls in flight at once (the org's limit; default {DEFAULT_MAX_CONCURRENCY})",
-    )
     run.add_argument(
         "--dry-run", action="store_true", help="print the calls and API credits; send nothing"
     )
-    run.add_argument(
-        "--redis",
-        metavar="URL",
-        help="share the org's call slots and access token with every process given the same "
-        "Redis (redis://host:6379/0)",
-    )
-    run.add_argument(
-        "--redis-key",
-        metavar="KEY",
-        help="the shared keys' prefix (default: from a hash of ZOHO_CLIENT_ID)",
-    )
-    _progress_arguments(run)
-    _job_arguments(run)
+    connection_arguments(run)
+    progress_arguments(run)
+    job_arguments(run)
+
+    from .sync_args import add_sync_command  # it builds on this module's helpers
+
+    add_sync_command(commands)
 
     demo = commands.add_parser(
         "demo", help="a job of tens of thousands of operations against a built-in fake Zoho"
@@ -272,11 +271,41 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--latency", type=float, default=0.05, help="fake round trip, s")
     demo.add_argument("--org-limit", type=int, default=10, help="org's concurrent calls")
     demo.add_argument("--workdir", type=Path, help="where the input and report go (a temp dir)")
-    _progress_arguments(demo)
+    progress_arguments(demo)
     return parser
 
 
-def _progress_arguments(parser: argparse.ArgumentParser) -> None:
+def connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where Zoho is and how many calls it takes at once (``run`` and ``sync`` share them)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--api-domain", help="API host, no path: such as https://www.zohoapis.eu")
+    where.add_argument("--data-center", default="us", choices=sorted(DATA_CENTERS))
+    parser.add_argument("--environment", default="production", choices=list(ENVIRONMENTS))
+    parser.add_argument(
+        "--version",
+        default=DEFAULT_VERSION,
+        help=f"Zoho CRM API version: {', '.join(VERSIONS)} (default {DEFAULT_VERSION})",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_MAX_CONCURRENCY,
+        help=f"calls in flight at once (the org's limit; default {DEFAULT_MAX_CONCURRENCY})",
+    )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share the org's call slots and access token with every process given the same "
+        "Redis (redis://host:6379/0)",
+    )
+    parser.add_argument(
+        "--redis-key",
+        metavar="KEY",
+        help="the shared keys' prefix (default: from a hash of ZOHO_CLIENT_ID)",
+    )
+
+
+def progress_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--progress",
         default="auto",
@@ -292,7 +321,7 @@ def _progress_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _job_arguments(parser: argparse.ArgumentParser) -> None:
+def job_arguments(parser: argparse.ArgumentParser, retry_failed: bool = True) -> None:
     """Outages, graceful stops and retries (see _cli/job.py)."""
     parser.add_argument(
         "--max-outage",
@@ -310,6 +339,8 @@ def _job_arguments(parser: argparse.ArgumentParser) -> None:
         help="after SIGTERM or a first Ctrl-C, how long calls in flight may take to finish "
         "(default 30); a second signal stops at once",
     )
+    if not retry_failed:
+        return
     parser.add_argument(
         "--retry-failed",
         action="store_true",
@@ -322,5 +353,5 @@ def _job_flags(args: argparse.Namespace) -> None:
         raise UsageError(f"--max-outage: expected seconds > 0, got {args.max_outage}")
     if not args.grace >= 0:
         raise UsageError(f"--grace: expected seconds >= 0, got {args.grace}")
-    if args.retry_failed and args.journal is None:
+    if getattr(args, "retry_failed", False) and args.journal is None:
         raise UsageError("--retry-failed needs --journal: the journal says which lines failed")
