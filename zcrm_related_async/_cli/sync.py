@@ -38,7 +38,7 @@ from .._exceptions import (
     ZohoError,
 )
 from .._ops import Delink, Operation
-from .._report import AUTH_FAILED, SUCCESS, Report, Result
+from .._report import API_CREDITS_EXHAUSTED, AUTH_FAILED, SUCCESS, Report, Result
 from . import journal as journals
 from .job import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from .lines import InputFile, new_digest
@@ -155,6 +155,8 @@ class _Sync:
             report = str(options.report.resolve())
             tally, calls = outcomes.tally, self.calls
             print(summary(tally, report, calls, seconds, resumed, not finished), file=self.out)
+            if tally.codes[API_CREDITS_EXHAUSTED]:
+                self.say("the org's API credits for the day are spent: run the same command again")
             if outcomes.not_final and options.journal and finished:
                 self.say(
                     f"{outcomes.not_final:,} outcomes are not final (a read that failed, a "
@@ -185,13 +187,21 @@ class _Sync:
         errors: list[InputError] = []
         digest = new_digest()
         source = InputFile(self.options.input)
+        targets = Targets()
+        options = self.options
+        progress = Progress(
+            self.err, options.progress, options.progress_every, "checked", lambda: targets.lines
+        )
+        progress.start()
         try:
-            targets = await asyncio.to_thread(read_targets, source, errors, digest, self._stop)
+            await asyncio.to_thread(read_targets, source, errors, digest, self._stop, targets)
         except Stopped:
             self.say("zcrm-related: interrupted while checking the input; nothing was sent")
             return None
         except OSError as error:
             raise UsageError(f"cannot read {self.options.input}: {error}") from None
+        finally:
+            await progress.stop()
         name = self.options.input.name
         if errors:
             for bad in errors:

@@ -90,14 +90,17 @@ def read_targets(
     errors: list[InputError],
     digest: Any = None,
     stop: threading.Event | None = None,
+    targets: Targets | None = None,
 ) -> Targets:
-    """Read and check the whole file; bad lines go to ``errors`` (up to ``MAX_ERRORS``).
+    """Read and check the whole file into ``targets`` (a new one by default: given, its
+    ``lines`` can be watched from another thread as they are read); bad lines go to
+    ``errors`` (up to ``MAX_ERRORS``).
 
     A line whose op is not ``link`` is bad input here: a sync says what each list must hold,
     and the delinks follow from it. So is an ``external`` naming the related records' external
     field (the current list names its records by Zoho id, as ``set_related``'s target must).
     """
-    targets = Targets()
+    targets = Targets() if targets is None else targets
     parents = targets.parents
     for line, op in source.operations(digest=digest, errors=errors):
         if stop is not None and stop.is_set():
