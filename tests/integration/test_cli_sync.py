@@ -387,3 +387,29 @@ async def test_the_journal_of_a_run_job_is_refused(tmp_path: Path, here: Here) -
         assert refused.code == 2
         assert "is the journal of a 'run' job" in refused.err
         assert fake.stats.requests == 0
+
+
+async def test_a_parent_named_by_its_external_field(tmp_path: Path, here: Here) -> None:
+    async with FakeZoho() as fake:
+        fake.add_external("Campaigns", "Ext_ID", "spring-sale", "1001")
+        for lead in ("11", "12", "13"):
+            fake.add_relation("Campaigns", "1001", "Leads", lead, {})
+        rows = [{**row("spring-sale", lead), "external": "Campaigns.Ext_ID"}
+                for lead in ("11", "12", "14")]  # fmt: skip
+        source = write_jsonl(tmp_path / "targets.jsonl", rows)
+        report = tmp_path / "report.jsonl"
+
+        done = await run_here(
+            *here, *sync_args(fake, source, "--apply", "--report", report), env=cli_env(fake)
+        )
+
+        assert done.code == 0, done.err
+        assert set(fake.relations("Campaigns", "1001", "Leads")) == {"11", "12", "14"}
+        delink = next(r for r in read_jsonl(report) if r["line"] is None)
+        assert delink["details"]["delink"] == {
+            "module": "Campaigns",
+            "record_id": "spring-sale",
+            "related_list": "Leads",
+            "related_id": "13",
+            "external": "Campaigns.Ext_ID",
+        }
