@@ -34,7 +34,7 @@ def item_key(op: Operation) -> str:
 
 
 def _same_payload(a: Operation, b: Operation) -> bool:
-    return type(a) is Delink or a._fields_json == b._fields_json  # type: ignore[union-attr]
+    return type(a) is Delink or a._fields_json == b._fields_json
 
 
 @attrs.define(eq=False)

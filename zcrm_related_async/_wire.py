@@ -54,7 +54,7 @@ def _item(key: str, value: str, fields_json: bytes | None) -> bytes:
 
 
 def _external(op: Operation) -> External | None:
-    return op._external
+    return op._ext
 
 
 def build_request(version: str, chunk: Chunk) -> Request:
@@ -64,7 +64,7 @@ def build_request(version: str, chunk: Chunk) -> Request:
     header = ext.header if ext else None
     if type(first) is UpdateRecord:
         key = (ext.parent_field if ext else None) or "id"
-        items = b",".join(_item(key, op.record_id, op._fields_json) for op in chunk.ops)  # type: ignore[union-attr]
+        items = b",".join(_item(key, op.record_id, op._fields_json) for op in chunk.ops)
         body = b'{"data":[' + items + b"]"
         if first.trigger is not None:
             body += b',"trigger":' + json.dumps(list(first.trigger)).encode()
