@@ -10,6 +10,7 @@ answer given to each duplicate. Because the input may be a stream of millions, a
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Any, cast
 
 import attrs
 
@@ -70,6 +71,10 @@ class Chunk:
         return len(self.indices) + (sum(map(len, duplicates.values())) if duplicates else 0)
 
 
+#: what :meth:`Batcher.add` returns when nothing is ready (shared: never changed)
+NOTHING: list[Chunk] = []
+
+
 class Batcher:
     """Feed operations in with :meth:`add`; full chunks come out, the rest with :meth:`flush`."""
 
@@ -78,6 +83,10 @@ class Batcher:
         self._max_buffered = max(max_buffered, chunk_size)
         self._open: dict[GroupKey, Chunk] = {}
         self._buffered = 0
+        # The chunk the last operation went to, and that operation: input comes parent by
+        # parent, so the next one mostly goes to the same chunk, found without a key.
+        self._last: Chunk | None = None
+        self._previous: Operation | None = None
 
     @property
     def buffered(self) -> int:
@@ -86,30 +95,55 @@ class Batcher:
 
     def add(self, index: int, op: Operation) -> list[Chunk]:
         """Take the operation at input position ``index``; return the chunks now ready."""
-        ready: list[Chunk] = []
-        key = group_key(op)
-        chunk = self._open.get(key)
+        chunk = self._last
+        previous = self._previous
+        kind = type(op)
+        if kind is UpdateRecord:
+            ident = op.record_id
+            chunk = None
+        else:
+            same_kind = kind is type(previous)
+            this = cast(Any, op)  # a Link or a Delink, as the previous one when kind matches
+            before = cast(Any, previous)
+            ident = this._related_id
+            if not (
+                chunk is not None
+                and same_kind
+                and this._record_id == before._record_id
+                and this._related_list == before._related_list
+                and this._module == before._module
+                and this._external == before._external
+            ):
+                chunk = None
         if chunk is None:
-            chunk = self._open[key] = Chunk(key)
-        ident = item_key(op)
-        position = chunk.positions.get(ident)
+            key = group_key(op)
+            chunk = self._open.get(key)
+            if chunk is None:
+                chunk = self._open[key] = Chunk(key)
+        self._previous = op
+        positions = chunk.positions
+        position = positions.get(ident)
+        ready = NOTHING
         if position is not None:
             if _same_payload(chunk.ops[position], op):
                 chunk.duplicates.setdefault(position, []).append(index)
-                return ready
+                self._last = chunk
+                return NOTHING
             # Same id, other fields: a later call carries it, sent only once the earlier one is
             # done, so the last one asked for wins.
-            earlier = self._close(key)
-            ready.append(earlier)
-            chunk = self._open[key] = Chunk(key, after=earlier)
-        chunk.positions[ident] = len(chunk.ops)
+            earlier = self._close(chunk.key)
+            ready = [earlier]
+            chunk = self._open[earlier.key] = Chunk(earlier.key, after=earlier)
+            positions = chunk.positions
+        positions[ident] = len(chunk.ops)
         chunk.ops.append(op)
         chunk.indices.append(index)
         self._buffered += 1
+        self._last = chunk
         if len(chunk.ops) >= self._chunk_size:
-            ready.append(self._close(key))
+            ready = [*ready, self._close(chunk.key)]
         elif self._buffered > self._max_buffered:
-            ready.append(self._close(next(iter(self._open))))
+            ready = [*ready, self._close(next(iter(self._open)))]
         return ready
 
     def flush(self) -> list[Chunk]:
@@ -118,5 +152,7 @@ class Batcher:
 
     def _close(self, key: GroupKey) -> Chunk:
         chunk = self._open.pop(key)
+        if chunk is self._last:
+            self._last = None
         self._buffered -= len(chunk.ops)
         return chunk

@@ -210,8 +210,8 @@ class Scheduler:
 
     def _take(self, op: object) -> list[Chunk]:
         index = self.read
-        checked = check_operation(op, index)
-        self.read += 1
+        checked: Operation = op if type(op) in OPERATION_TYPES else check_operation(op, index)  # type: ignore[assignment]
+        self.read = index + 1
         if self._not_sent is None:
             return self._batcher.add(index, checked)
         # The job sends nothing more (spent credits, budget): what is read still gets a result.
