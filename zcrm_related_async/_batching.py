@@ -9,8 +9,8 @@ answer given to each duplicate. Because the input may be a stream of millions, a
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from typing import Any, cast
+from collections.abc import Hashable, Sequence
+from typing import Any
 
 import attrs
 
@@ -95,55 +95,70 @@ class Batcher:
 
     def add(self, index: int, op: Operation) -> list[Chunk]:
         """Take the operation at input position ``index``; return the chunks now ready."""
-        chunk = self._last
-        previous = self._previous
-        kind = type(op)
-        if kind is UpdateRecord:
-            ident = op.record_id
-            chunk = None
-        else:
-            same_kind = kind is type(previous)
-            this = cast(Any, op)  # a Link or a Delink, as the previous one when kind matches
-            before = cast(Any, previous)
-            ident = this._related_id
-            if not (
-                chunk is not None
-                and same_kind
-                and this._record_id == before._record_id
-                and this._related_list == before._related_list
-                and this._module == before._module
-                and this._external == before._external
-            ):
-                chunk = None
-        if chunk is None:
-            key = group_key(op)
-            chunk = self._open.get(key)
-            if chunk is None:
-                chunk = self._open[key] = Chunk(key)
-        self._previous = op
-        positions = chunk.positions
-        position = positions.get(ident)
+        return self.add_all(index, (op,))
+
+    def add_all(self, first: int, ops: Sequence[Operation]) -> list[Chunk]:
+        """Take ``ops``, at input positions ``first``, ``first + 1`` ...; return the chunks
+        now ready. One call for many operations: this loop is the per-record cost of
+        grouping, so it keeps everything in locals."""
         ready = NOTHING
-        if position is not None:
-            if _same_payload(chunk.ops[position], op):
-                chunk.duplicates.setdefault(position, []).append(index)
-                self._last = chunk
-                return NOTHING
-            # Same id, other fields: a later call carries it, sent only once the earlier one is
-            # done, so the last one asked for wins.
-            earlier = self._close(chunk.key)
-            ready = [earlier]
-            chunk = self._open[earlier.key] = Chunk(earlier.key, after=earlier)
+        chunk = self._last
+        previous: Any = self._previous
+        size = self._chunk_size
+        index = first - 1
+        for op in ops:
+            index += 1
+            kind = type(op)
+            this: Any = op
+            if kind is UpdateRecord:
+                ident = this._record_id
+                chunk = None
+            else:
+                ident = this._related_id
+                # Input comes parent by parent: the previous operation's chunk, mostly.
+                same_kind = kind is type(previous)  # (a separate line: mypy narrows it else)
+                if not (
+                    chunk is not None
+                    and same_kind
+                    and this._record_id == previous._record_id
+                    and this._related_list == previous._related_list
+                    and this._module == previous._module
+                    and this._external == previous._external
+                ):
+                    chunk = None
+            if chunk is None:
+                key = group_key(op)
+                chunk = self._open.get(key)
+                if chunk is None:
+                    chunk = self._open[key] = Chunk(key)
+            previous = op
             positions = chunk.positions
-        positions[ident] = len(chunk.ops)
-        chunk.ops.append(op)
-        chunk.indices.append(index)
-        self._buffered += 1
+            position = positions.get(ident)
+            if position is not None:
+                if _same_payload(chunk.ops[position], op):
+                    chunk.duplicates.setdefault(position, []).append(index)
+                    continue
+                # Same id, other fields: a later call carries it, sent only once the earlier
+                # one is done, so the last one asked for wins.
+                earlier = self._close(chunk.key)
+                ready = [*ready, earlier]
+                chunk = self._open[earlier.key] = Chunk(earlier.key, after=earlier)
+                positions = chunk.positions
+            chunk_ops = chunk.ops
+            positions[ident] = len(chunk_ops)
+            chunk_ops.append(op)
+            chunk.indices.append(index)
+            self._buffered += 1
+            if len(chunk_ops) >= size:
+                ready = [*ready, self._close(chunk.key)]
+                chunk = None
+            elif self._buffered > self._max_buffered:
+                oldest = self._close(next(iter(self._open)))
+                ready = [*ready, oldest]
+                if oldest is chunk:
+                    chunk = None
         self._last = chunk
-        if len(chunk.ops) >= self._chunk_size:
-            ready = [*ready, self._close(chunk.key)]
-        elif self._buffered > self._max_buffered:
-            ready = [*ready, self._close(next(iter(self._open)))]
+        self._previous = previous
         return ready
 
     def flush(self) -> list[Chunk]:
@@ -152,7 +167,7 @@ class Batcher:
 
     def _close(self, key: GroupKey) -> Chunk:
         chunk = self._open.pop(key)
-        if chunk is self._last:
+        if chunk is self._last:  # (add_all keeps its own until it returns)
             self._last = None
         self._buffered -= len(chunk.ops)
         return chunk

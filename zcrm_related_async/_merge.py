@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from itertools import chain
 from operator import attrgetter
 from typing import Any
 
@@ -113,14 +114,19 @@ class ChunkPart:
     def code(self, position: int) -> str:
         return self._answer(position).code
 
-    def tally(self, counts: Counter[str], positions: Iterable[int]) -> None:
-        """Add the codes of the results at ``positions`` to ``counts``."""
+    def tally(self, counts: Counter[str], answered: Answered) -> int:
+        """Add the codes of the results ``answered`` to ``counts``; return how many are
+        successes. One addition when every record got the same answer."""
         answers = self._answers
         if isinstance(answers, Answer):
-            counts[answers.code] += sum(1 for _ in positions)
-        else:
-            for position in positions:
-                counts[self._answer(position).code] += 1
+            counts[answers.code] += len(answered)
+            return len(answered) if answers.ok else 0
+        succeeded = 0
+        for position in answered.positions():
+            answer = self._answer(position)
+            counts[answer.code] += 1
+            succeeded += answer.ok
+        return succeeded
 
     def result(self, position: int, op: Operation | None = None) -> Result:
         """The result at ``position``; ``op``: the operation given, if the caller still has
@@ -153,8 +159,9 @@ class ListPart:
     def code(self, position: int) -> str:
         return self._failed.code
 
-    def tally(self, counts: Counter[str], positions: Iterable[int]) -> None:
-        counts[self._failed.code] += sum(1 for _ in positions)
+    def tally(self, counts: Counter[str], answered: Answered) -> int:
+        counts[self._failed.code] += len(answered)
+        return 0
 
     def result(self, position: int, op: Operation | None = None) -> Result:
         given = self.ops[position] if op is None else op
@@ -164,21 +171,43 @@ class ListPart:
 Part = ChunkPart | ListPart
 
 
-def entries(chunk: Chunk) -> Iterator[tuple[int, int]]:
-    """``(input position, position in the chunk)`` for every input operation it answers."""
+class Answered:
+    """The input positions a part answers: ``indices[i]`` is answered by the part's position
+    ``offset + i``, and each ``(input position, part position)`` of ``extra`` (duplicates of an
+    id) too. Kept as the chunk's own list of indices, so that handing over a hundred results
+    costs no object per result."""
+
+    __slots__ = ("extra", "indices", "offset")
+
+    def __init__(
+        self, indices: list[int], offset: int = 0, extra: list[tuple[int, int]] | None = None
+    ) -> None:
+        self.indices = indices
+        self.offset = offset
+        self.extra = extra
+
+    def __len__(self) -> int:
+        return len(self.indices) + (len(self.extra) if self.extra else 0)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        """``(input position, position in the part)`` for every input operation answered."""
+        indices, offset = self.indices, self.offset
+        pairs = zip(indices, range(offset, offset + len(indices)), strict=True)
+        return chain(pairs, self.extra) if self.extra else pairs
+
+    def positions(self) -> Iterator[int]:
+        """The part's position for each input operation answered."""
+        for _, position in self:
+            yield position
+
+
+def answered(chunk: Chunk) -> Answered:
+    """What a chunk's part answers: its operations and their duplicates."""
     duplicates = chunk.duplicates
-    if not duplicates:  # the common case, in C
-        return zip(chunk.indices, range(len(chunk.indices)), strict=True)
-    return _with_duplicates(chunk.indices, duplicates)
-
-
-def _with_duplicates(
-    indices: list[int], duplicates: dict[int, list[int]]
-) -> Iterator[tuple[int, int]]:
-    for position, index in enumerate(indices):
-        yield index, position
-        for duplicate in duplicates.get(position, ()):
-            yield duplicate, position
+    extra = None
+    if duplicates:
+        extra = [(index, position) for position, more in duplicates.items() for index in more]
+    return Answered(chunk.indices, 0, extra)
 
 
 def chunk_results(
@@ -186,5 +215,5 @@ def chunk_results(
 ) -> Iterator[tuple[int, Result]]:
     """``(input position, result)`` for every input operation the chunk carried."""
     part = ChunkPart(chunk, outcome, http_status, attempts)
-    for index, position in entries(chunk):
+    for index, position in answered(chunk):
         yield index, part.result(position)

@@ -123,9 +123,11 @@ class Report:
 
     __slots__ = ("_results", "_succeeded", "calls")
 
-    def __init__(self, results: Sequence[Result], calls: int = 0) -> None:
+    def __init__(
+        self, results: Sequence[Result], calls: int = 0, *, succeeded: int | None = None
+    ) -> None:
         self._results = results
-        self._succeeded: int | None = None
+        self._succeeded = succeeded  # counted as results came, or when first asked
         #: HTTP requests made (each spends one of the org's API credits)
         self.calls = calls
 

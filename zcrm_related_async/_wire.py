@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from operator import attrgetter
 from typing import Any
 from urllib.parse import quote
 
@@ -57,6 +58,24 @@ def _external(op: Operation) -> External | None:
     return op._ext
 
 
+_RELATED_ID = attrgetter("_related_id")
+_FIELDS_JSON = attrgetter("_fields_json")
+
+
+def _plain_links_body(ops: list[Operation]) -> bytes | None:
+    """The usual body in one join: links named by Zoho ids (digits: nothing to escape) that
+    all carry the same fields; ``None`` for any other chunk."""
+    fields: list[bytes | None] = list(map(_FIELDS_JSON, ops))
+    shared = fields[0]
+    if fields.count(shared) != len(fields):
+        return None
+    ids = ",".join(map(_RELATED_ID, ops)).encode()  # checked ASCII digits: one byte each
+    if shared is None:
+        return b'{"data":[{"id":"' + ids.replace(b",", b'"},{"id":"') + b'"}]}'
+    tail = b'",' + shared[1:]  # '"Member_Status":"Active"}'
+    return b'{"data":[{"id":"' + ids.replace(b",", tail + b',{"id":"') + tail + b"]}"
+
+
 def build_request(version: str, chunk: Chunk) -> Request:
     """The call that carries ``chunk`` (all of whose operations share one group key)."""
     first = chunk.ops[0]
@@ -84,6 +103,10 @@ def build_request(version: str, chunk: Chunk) -> Request:
             )
         return Request("DELETE", path, None, header)
     if type(first) is Link:
+        if ext is None:
+            plain = _plain_links_body(chunk.ops)
+            if plain is not None:
+                return Request("PUT", base, plain, header)
         key = (ext.related_field if ext else None) or "id"
         items = b",".join(_item(key, op.related_id, op._fields_json) for op in chunk.ops)  # type: ignore[union-attr]
         return Request("PUT", base, b'{"data":[' + items + b"]}", header)
