@@ -56,13 +56,17 @@ def rebuild(key: GroupKey, ident: str, fields_json: bytes | None) -> Operation:
 _FIELDS_JSON = attrgetter("_fields_json")
 
 
-def _pack(ids: list[str]) -> list[str] | array[int]:
+def _pack(ids: list[str], digits: bool = False) -> list[str] | array[int]:
     """Record ids as 8-byte numbers when each is a canonical number (no leading zero) that fits
-    one: a str of 19 digits costs 68 bytes and an int 36, where a packed one costs 8."""
+    one: a str of 19 digits costs 68 bytes and an int 36, where a packed one costs 8.
+    ``digits``: each id is known to be ASCII digits (a Zoho id, checked when its operation
+    was made), so only a leading zero can keep it from reading back as it was."""
     try:
         packed = array("Q", map(int, ids))
     except (ValueError, OverflowError):  # not a number, or negative, or past 64 bits
         return ids
+    if digits:
+        return ids if "\n0" in "\n" + "\n".join(ids) else packed
     # Each must read back as it was ("007", "+7", " 7" and "1_0" are ids of their own); one
     # pass in C, where a check per id in Python cost more than the packing.
     return packed if list(map(str, packed)) == ids else ids
@@ -79,7 +83,7 @@ class ChunkPart:
         ops = chunk.ops
         self._key = chunk.key
         self._key_field = key_field(ops[0])
-        self._ids = _pack(item_keys(chunk))
+        self._ids = _pack(item_keys(chunk), ops[0]._ext is None)
         # A chunk's operations are all of one kind: a delink's have no fields.
         fields = [None] if type(ops[0]) is Delink else list(map(_FIELDS_JSON, ops))
         first = fields[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 from urllib.parse import quote
 
@@ -257,32 +257,31 @@ def item_keys(chunk: Chunk) -> list[str]:
     return [item_key(op) for op in chunk.ops]
 
 
+_DETAILS = itemgetter("details")
+_VERDICT = itemgetter("status", "code", "message")
+
+
 def _all_echo(items: list[Any], chunk: Chunk) -> Answer | None:
-    """The common answer, checked in one pass: one bare echo per record, in order, all with
-    the same status, code and message; then that one shared answer, else ``None``."""
+    """The common answer, checked a whole list at a time (in C: this runs for every record):
+    one bare echo per record, in order, all with the same status, code and message; then that
+    one shared answer, else ``None`` (and the answers are matched one by one)."""
     if len(items) != len(chunk.ops) or not items:
         return None
-    first = items[0]
-    if type(first) is not dict:
+    try:
+        details = list(map(_DETAILS, items))
+        if list(map(len, details)).count(1) != len(details):
+            return None
+        if list(map(itemgetter(key_field(chunk.ops[0])), details)) != item_keys(chunk):
+            return None
+        verdicts = list(map(_VERDICT, items))
+    except (KeyError, TypeError, IndexError):  # not a dict, no such key, not sized ...
         return None
-    status, code = first.get("status", ""), first.get("code", "")
-    message = first.get("message", "")
+    status, code, message = verdicts[0]
+    # Compared, not hashed: each record's strings are new objects, hashing them costs more.
+    if verdicts.count(verdicts[0]) != len(verdicts):
+        return None
     if not (status or code) or not (type(status) is type(code) is type(message) is str):
         return None
-    key = key_field(chunk.ops[0])
-    for raw, expected in zip(items, item_keys(chunk), strict=True):
-        if type(raw) is not dict:
-            return None
-        details = raw.get("details")
-        if (
-            type(details) is not dict
-            or len(details) != 1
-            or details.get(key) != expected
-            or raw.get("status", "") != status
-            or raw.get("code", "") != code
-            or raw.get("message", "") != message
-        ):
-            return None
     return _echo(status, code, message)
 
 
