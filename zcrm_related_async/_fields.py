@@ -27,7 +27,8 @@ _FLAT: dict[str | None, dict[tuple[Any, ...], tuple[bytes | None, Any]]] = {None
 _FLAT_MAX = 4096
 #: the last one-field dict encoded: (the dict, its name, its value, (JSON, copy)). One tuple,
 #: replaced whole: threads making operations at once can only miss it, never see it torn.
-_LAST: tuple[Any, Any, Any, tuple[bytes | None, Any]] = (None, None, None, (None, None))
+#: (In a list, so that ``Link`` reads it without a call: see ``_ops``.)
+LAST: list[tuple[Any, Any, Any, tuple[bytes | None, Any]]] = [(None, None, None, (None, None))]
 
 
 def encode_fields(
@@ -40,14 +41,16 @@ def encode_fields(
     the operation gives them itself."""
     if fields is None:
         return None, None
-    global _LAST
-    last = _LAST
-    if fields is last[0] and other_key is None and len(fields) == 1:
-        # The same dict object as last time (a constant, or the CLI's shared fields), still
-        # holding the very same name and value objects: then it holds the same content.
-        for name, value in fields.items():
-            if name is last[1] and value is last[2]:
-                return last[3]
+    last = LAST[0]
+    # The same dict object as last time (a constant, or the CLI's shared fields), still holding
+    # the very same value object under its one name: then it holds the same content.
+    if (
+        fields is last[0]
+        and other_key is None
+        and len(fields) == 1
+        and fields.get(last[1]) is last[2]
+    ):
+        return last[3]
     key = _flat_key(fields) if type(fields) is dict else None
     if key is None:
         encoded = _encode_checked(fields, field, other_key)
@@ -63,7 +66,7 @@ def encode_fields(
             cache.clear()
         cache[key] = known
     if other_key is None and len(key) == 2:  # one field of a str value
-        _LAST = (fields, key[0], key[1], known)
+        LAST[0] = (fields, key[0], key[1], known)
     return known
 
 

@@ -17,6 +17,7 @@ import attrs
 
 from ._config import TRIGGERS, unknown_triggers
 from ._exceptions import InvalidOperationError
+from ._fields import LAST as _LAST_FIELDS
 from ._fields import encode_fields
 
 _API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
@@ -178,6 +179,14 @@ class _Value:
         return self.__class__, self._values()
 
 
+# The last module, related list and plain parent id a Link was made with, each checked (set
+# only after its check passed). Each is judged on its own, so threads making links at once
+# can at worst miss them, never pass an unchecked value.
+_LAST_MODULE: object = None
+_LAST_LIST: object = None
+_LAST_PARENT: object = None
+
+
 def _names(module: object, related_list: object) -> None:
     if not (type(module) is str and module in _GOOD_NAMES):
         _check_api_name(module, "module")
@@ -243,28 +252,37 @@ class Link(_Value):
         fields: Mapping[str, Any] | None = None,
         external: str | None = None,
     ) -> None:
-        # The usual case checked inline (a million links name the same few modules and
-        # lists, and plain ids): a function call here costs as much as the check.
-        if not (
-            type(module) is str
-            and type(related_list) is str
-            and module in _GOOD_NAMES
-            and related_list in _GOOD_NAMES
-        ):
-            _names(module, related_list)
+        # The usual case checked inline: a function call here costs as much as the check.
+        # Input comes parent by parent, so the parent's module, id and list are mostly the
+        # very objects the previous link was made with, and already checked.
+        global _LAST_MODULE, _LAST_LIST, _LAST_PARENT
+        if module is not _LAST_MODULE or related_list is not _LAST_LIST:
+            if not (
+                type(module) is str
+                and type(related_list) is str
+                and module in _GOOD_NAMES
+                and related_list in _GOOD_NAMES
+            ):
+                _names(module, related_list)
+            _LAST_MODULE, _LAST_LIST = module, related_list
         if external is None:
             ext = related_field = None
+            if record_id is not _LAST_PARENT:
+                if not (
+                    type(record_id) is str
+                    and record_id.isdigit()
+                    and record_id.isascii()
+                    and len(record_id) <= 64
+                ):
+                    _check_id(record_id, "record_id", None)
+                _LAST_PARENT = record_id
             if not (
-                type(record_id) is str
-                and type(related_id) is str
-                and record_id.isdigit()
+                type(related_id) is str
                 and related_id.isdigit()
-                and record_id.isascii()
                 and related_id.isascii()
-                and len(record_id) <= 64
                 and len(related_id) <= 64
             ):
-                _ids(record_id, related_id, None)
+                _check_id(related_id, "related_id", None)
         else:
             ext = _check_external(external, module)
             related_field = ext.related_field if ext else None
@@ -277,6 +295,15 @@ class Link(_Value):
         self._ext = ext
         if fields is None:
             self._fields = self._fields_json = None
+            return
+        last = _LAST_FIELDS[0]  # encode_fields' own shortcut, without the call
+        if (
+            fields is last[0]
+            and related_field is None
+            and len(fields) == 1
+            and fields.get(last[1]) is last[2]
+        ):
+            self._fields_json, self._fields = last[3]
         else:
             self._fields_json, self._fields = encode_fields(fields, "fields", related_field)
 
