@@ -65,6 +65,7 @@ class Job:
         self._task.add_done_callback(lambda _: self._ended(ops))
 
     def _collect(self, part: Part, answered: Answered) -> None:
+        part.compact()  # the report keeps it: without the operations
         parts, positions = self._parts, self._positions
         indices, offset, extra = answered.indices, answered.offset, answered.extra
         if not indices:
@@ -206,6 +207,14 @@ class ResultStream(AsyncIterator[tuple[int, Result]]):
         return self
 
     async def __anext__(self) -> tuple[int, Result]:
+        entries, at = self._entries, self._next
+        if at < len(entries):  # the usual case: the rest of a call's results, no await
+            self._next = at + 1
+            index, position = entries[at]
+            return index, self._part.result(position)  # type: ignore[union-attr]
+        return await self._refill()
+
+    async def _refill(self) -> tuple[int, Result]:
         outbox = self._job.outbox
         while self._next >= len(self._entries):
             if self._entries:

@@ -21,7 +21,7 @@ import attrs
 from ._batching import Chunk, GroupKey
 from ._ops import Delink, Link, Operation, UpdateRecord
 from ._report import ERROR, NO_RESULT, SUCCESS, UNREADABLE_RESPONSE, Result
-from ._wire import Answer, Parsed, PerRecord, Unreadable, WholeCall, item_keys, key_field
+from ._wire import Answer, Parsed, PerRecord, Unreadable, WholeCall, key_field
 
 
 @attrs.frozen
@@ -54,6 +54,8 @@ def rebuild(key: GroupKey, ident: str, fields_json: bytes | None) -> Operation:
 
 
 _FIELDS_JSON = attrgetter("_fields_json")
+_RELATED_ID = attrgetter("_related_id")
+_RECORD_ID = attrgetter("_record_id")
 
 
 def _pack(ids: list[str], digits: bool = False) -> list[str] | array[int]:
@@ -73,9 +75,23 @@ def _pack(ids: list[str], digits: bool = False) -> list[str] | array[int]:
 
 
 class ChunkPart:
-    """The results of one call: ``result(position)`` for the record at that position."""
+    """The results of one call: ``result(position)`` for the record at that position.
 
-    __slots__ = ("_answers", "_attempts", "_fields", "_http_status", "_ids", "_key", "_key_field")
+    It holds the chunk's operations until :meth:`compact` lets them go for what a report needs
+    to rebuild them (its group key, each record's id packed, and its encoded fields): a
+    stream's results, built at once, take the operations themselves.
+    """
+
+    __slots__ = (
+        "_answers",
+        "_attempts",
+        "_fields",
+        "_http_status",
+        "_ids",
+        "_key",
+        "_key_field",
+        "_ops",
+    )
 
     def __init__(
         self, chunk: Chunk, outcome: Parsed | Failed, http_status: int | None, attempts: int
@@ -83,13 +99,9 @@ class ChunkPart:
         ops = chunk.ops
         self._key = chunk.key
         self._key_field = key_field(ops[0])
-        self._ids = _pack(item_keys(chunk), ops[0]._ext is None)
-        # A chunk's operations are all of one kind: a delink's have no fields.
-        fields = [None] if type(ops[0]) is Delink else list(map(_FIELDS_JSON, ops))
-        first = fields[0]
-        # Mostly every record carries the same fields (one bytes object, see _ops): then one
-        # reference does for all.
-        self._fields = first if fields.count(first) == len(fields) else fields
+        self._ops: list[Operation] | None = ops
+        self._ids: list[str] | array[int] = []
+        self._fields: bytes | list[bytes | None] | None = None
         self._http_status = http_status
         self._attempts = attempts
         answers: Answer | list[Answer | None]
@@ -106,6 +118,21 @@ class ChunkPart:
         else:
             answers = Answer(ERROR, outcome.code, outcome.message, {})
         self._answers = answers
+
+    def compact(self) -> None:
+        """Keep what a report needs instead of the operations (tens of bytes a record)."""
+        ops = self._ops
+        if ops is None:
+            return
+        ident = _RECORD_ID if type(ops[0]) is UpdateRecord else _RELATED_ID
+        self._ids = _pack(list(map(ident, ops)), ops[0]._ext is None)
+        # A chunk's operations are all of one kind: a delink's have no fields.
+        fields = [None] if type(ops[0]) is Delink else list(map(_FIELDS_JSON, ops))
+        first = fields[0]
+        # Mostly every record carries the same fields (one bytes object, see _fields): then
+        # one reference does for all.
+        self._fields = first if fields.count(first) == len(fields) else fields
+        self._ops = None
 
     def _answer(self, position: int) -> Answer:
         answers = self._answers
@@ -134,17 +161,35 @@ class ChunkPart:
 
     def result(self, position: int, op: Operation | None = None) -> Result:
         """The result at ``position``; ``op``: the operation given, if the caller still has
-        it (otherwise it is rebuilt from what the call carried)."""
-        answer = self._answer(position)
-        ident = str(self._ids[position])
-        if op is None:
-            fields = self._fields
-            at = fields[position] if isinstance(fields, list) else fields
-            op = rebuild(self._key, ident, at)
-        details = answer.details if answer.details is not None else {self._key_field: ident}
-        status = SUCCESS if answer.ok else ERROR
+        it (otherwise it is the one carried, or rebuilt from what the call carried)."""
+        answers = self._answers
+        answer = answers if type(answers) is Answer else answers[position] or _NO_RESULT  # type: ignore[index]
+        details = answer.details
+        ops = self._ops
+        if ops is not None:  # a stream's: made at once, from the operation itself
+            carried: Any = ops[position]
+            if op is None:
+                op = carried
+            if details is None:
+                kind = type(carried)
+                ident = carried._record_id if kind is UpdateRecord else carried._related_id
+                details = {self._key_field: ident}
+        else:
+            ident = str(self._ids[position])
+            if op is None:
+                fields = self._fields
+                at = fields[position] if isinstance(fields, list) else fields
+                op = rebuild(self._key, ident, at)
+            if details is None:
+                details = {self._key_field: ident}
         return Result(
-            op, status, answer.code, answer.message, details, self._http_status, self._attempts
+            op,
+            SUCCESS if answer.ok else ERROR,
+            answer.code,
+            answer.message,
+            details,
+            self._http_status,
+            self._attempts,
         )
 
 
@@ -156,6 +201,9 @@ class ListPart:
     def __init__(self, failed: Failed, ops: list[Operation] | None = None) -> None:
         self._failed = failed
         self.ops: list[Operation] = ops if ops is not None else []
+
+    def compact(self) -> None:
+        """Nothing to let go: it keeps the operations (few: those a stopped job held)."""
 
     def ok(self, position: int) -> bool:
         return False

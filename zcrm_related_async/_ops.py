@@ -10,8 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
-from operator import attrgetter
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
@@ -19,6 +18,7 @@ from ._config import TRIGGERS, unknown_triggers
 from ._exceptions import InvalidOperationError
 from ._fields import LAST as _LAST_FIELDS
 from ._fields import encode_fields
+from ._values import Value, field
 
 _API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
 # Zoho ids are strings of digits (19 usually, 16-17 seen in the EU); the cap only stops abuse.
@@ -124,61 +124,6 @@ def _clip(value: str) -> str:
     return repr(value) if len(value) <= 60 else f"{value[:40]!r}... ({len(value)} characters)"
 
 
-class _ReadOnly(property):
-    """A public field: read from its slot, never set (the operation is immutable)."""
-
-    def __set__(self, instance: object, value: object) -> None:
-        raise attrs.exceptions.FrozenInstanceError()
-
-    def __delete__(self, instance: object) -> None:
-        raise attrs.exceptions.FrozenInstanceError()
-
-
-def _field(name: str) -> Any:
-    return _ReadOnly(attrgetter(f"_{name}"), doc=f"The operation's ``{name}``.")
-
-
-class _Value:
-    """What the three operations share: immutable values, equal and hashed by their fields.
-
-    Hand-written rather than ``attrs.frozen``: a frozen attrs class sets each attribute through
-    ``object.__setattr__``, which made building a ``Link`` cost more than a hand-rolled script
-    spends on a whole record. Here each field lives in a private slot, set once in
-    ``__init__``, and reads through a read-only property (assigning raises attrs'
-    ``FrozenInstanceError``, as before); ``fields`` takes no part in the hash.
-    """
-
-    __slots__ = ()
-    _FIELDS: ClassVar[tuple[str, ...]]
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f"_{name}") for name in self._FIELDS)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __ne__(self, other: object) -> bool:
-        equal = self.__eq__(other)
-        return equal if equal is NotImplemented else not equal
-
-    def __hash__(self) -> int:
-        hashed = (
-            v for name, v in zip(self._FIELDS, self._values(), strict=True) if name != "fields"
-        )
-        return hash((self.__class__.__name__, *hashed))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{name}={v!r}" for name, v in zip(self._FIELDS, self._values(), strict=True)
-        )
-        return f"{self.__class__.__name__}({shown})"
-
-    def __reduce__(self) -> tuple[Any, ...]:  # pickle and copy: made again, and checked
-        return self.__class__, self._values()
-
-
 # The last module, related list and plain parent id a Link was made with, each checked (set
 # only after its check passed). Each is judged on its own, so threads making links at once
 # can at worst miss them, never pass an unchecked value.
@@ -213,7 +158,7 @@ def _ids(record_id: object, related_id: object, ext: External | None) -> None:
     _check_id(related_id, "related_id", ext.related_field if ext else None)
 
 
-class Link(_Value):
+class Link(Value):
     """Relate ``related_id`` to the parent record (or update the relation's own fields).
 
     ``fields`` are the relation's fields, such as ``{"Member_Status": "Active"}`` for a
@@ -234,12 +179,12 @@ class Link(_Value):
     __match_args__ = ("module", "record_id", "related_list", "related_id", "fields", "external")
     _FIELDS = __match_args__
 
-    module: str = _field("module")
-    record_id: str = _field("record_id")
-    related_list: str = _field("related_list")
-    related_id: str = _field("related_id")
-    fields: Mapping[str, Any] | None = _field("fields")
-    external: str | None = _field("external")
+    module: str = field("module")
+    record_id: str = field("record_id")
+    related_list: str = field("related_list")
+    related_id: str = field("related_id")
+    fields: Mapping[str, Any] | None = field("fields")
+    external: str | None = field("external")
     _ext: External | None
     _fields_json: bytes | None
 
@@ -308,7 +253,7 @@ class Link(_Value):
             self._fields_json, self._fields = encode_fields(fields, "fields", related_field)
 
 
-class Delink(_Value):
+class Delink(Value):
     """Remove the relation between the parent record and ``related_id``."""
 
     __slots__ = ("_ext", "_external", "_module", "_record_id", "_related_id", "_related_list")
@@ -316,11 +261,11 @@ class Delink(_Value):
     _FIELDS = __match_args__
     _fields_json = None  # a delink carries no fields
 
-    module: str = _field("module")
-    record_id: str = _field("record_id")
-    related_list: str = _field("related_list")
-    related_id: str = _field("related_id")
-    external: str | None = _field("external")
+    module: str = field("module")
+    record_id: str = field("record_id")
+    related_list: str = field("related_list")
+    related_id: str = field("related_id")
+    external: str | None = field("external")
     _ext: External | None
 
     def __init__(
@@ -368,7 +313,7 @@ def _trigger(value: object) -> tuple[str, ...] | None:
     return tuple(value)
 
 
-class UpdateRecord(_Value):
+class UpdateRecord(Value):
     """Update fields of one record (``PUT /crm/{version}/{module}``).
 
     ``trigger``: ``None`` (the default) omits it, so all automation runs as in Zoho's UI;
@@ -390,12 +335,12 @@ class UpdateRecord(_Value):
     __match_args__ = ("module", "record_id", "fields", "external", "trigger", "apply_layout_rules")
     _FIELDS = __match_args__
 
-    module: str = _field("module")
-    record_id: str = _field("record_id")
-    fields: Mapping[str, Any] = _field("fields")
-    external: str | None = _field("external")
-    trigger: tuple[str, ...] | None = _field("trigger")
-    apply_layout_rules: bool = _field("apply_layout_rules")
+    module: str = field("module")
+    record_id: str = field("record_id")
+    fields: Mapping[str, Any] = field("fields")
+    external: str | None = field("external")
+    trigger: tuple[str, ...] | None = field("trigger")
+    apply_layout_rules: bool = field("apply_layout_rules")
     _ext: External | None
     _fields_json: bytes | None
 
