@@ -14,19 +14,18 @@ from typing import Any
 
 import attrs
 
-from ._ops import Delink, Link, Operation, UpdateRecord
+from ._ops import Delink, Operation, UpdateRecord
 
 GroupKey = tuple[Hashable, ...]
 
 
 def group_key(op: Operation) -> GroupKey:
     """What operations must share to travel in one call."""
-    if type(op) is Link:
-        return ("link", op.module, op.record_id, op.related_list, op.external)
-    if type(op) is Delink:
-        return ("delink", op.module, op.record_id, op.related_list, op.external)
-    assert type(op) is UpdateRecord
-    return ("update", op.module, op.external, op.trigger, op.apply_layout_rules)
+    if isinstance(op, UpdateRecord):
+        return ("update", op.module, op.external, op.trigger, op.apply_layout_rules)
+    # A link's or a delink's: ("link" or "delink", module, record id, related list, external),
+    # made when it was, one object shared by a parent's operations.
+    return op._group
 
 
 def item_key(op: Operation) -> str:
@@ -83,10 +82,11 @@ class Batcher:
         self._max_buffered = max(max_buffered, chunk_size)
         self._open: dict[GroupKey, Chunk] = {}
         self._buffered = 0
-        # The chunk the last operation went to, and that operation: input comes parent by
-        # parent, so the next one mostly goes to the same chunk, found without a key.
+        # The chunk the last operation went to, and its key: input comes parent by parent, and
+        # a parent's operations share one key object, so the next one mostly goes to the same
+        # chunk, found without a lookup.
         self._last: Chunk | None = None
-        self._previous: Operation | None = None
+        self._last_key: GroupKey | None = None
 
     @property
     def buffered(self) -> int:
@@ -103,35 +103,23 @@ class Batcher:
         grouping, so it keeps everything in locals."""
         ready = NOTHING
         chunk = self._last
-        previous: Any = self._previous
+        last_key = self._last_key
         size = self._chunk_size
         index = first - 1
         for op in ops:
             index += 1
-            kind = type(op)
             this: Any = op
-            if kind is UpdateRecord:
-                ident = this._record_id
-                chunk = None
-            else:
-                ident = this._related_id
-                # Input comes parent by parent: the previous operation's chunk, mostly.
-                same_kind = kind is type(previous)  # (a separate line: mypy narrows it else)
-                if not (
-                    chunk is not None
-                    and same_kind
-                    and this._record_id == previous._record_id
-                    and this._related_list == previous._related_list
-                    and this._module == previous._module
-                    and this._external == previous._external
-                ):
-                    chunk = None
-            if chunk is None:
+            if type(op) is UpdateRecord:
                 key = group_key(op)
+                ident = this._record_id
+            else:
+                key = this._group  # one object for a parent's operations, mostly
+                ident = this._related_id
+            if chunk is None or key is not last_key:
                 chunk = self._open.get(key)
                 if chunk is None:
                     chunk = self._open[key] = Chunk(key)
-            previous = op
+                last_key = key
             positions = chunk.positions
             position = positions.get(ident)
             if position is not None:
@@ -158,7 +146,7 @@ class Batcher:
                 if oldest is chunk:
                     chunk = None
         self._last = chunk
-        self._previous = previous
+        self._last_key = last_key
         return ready
 
     def flush(self) -> list[Chunk]:

@@ -124,12 +124,22 @@ def _clip(value: str) -> str:
     return repr(value) if len(value) <= 60 else f"{value[:40]!r}... ({len(value)} characters)"
 
 
-# The last module, related list and plain parent id a Link was made with, each checked (set
-# only after its check passed). Each is judged on its own, so threads making links at once
-# can at worst miss them, never pass an unchecked value.
-_LAST_MODULE: object = None
-_LAST_LIST: object = None
-_LAST_PARENT: object = None
+# The group key (see _batching) of the last parent a Link, and a Delink, named by plain ids,
+# once checked: input comes parent by parent, so the next one mostly names the very same
+# objects, and needs no check and no new key. One tuple, replaced whole: threads making
+# operations at once can at worst miss it, never pass an unchecked value.
+_LAST_LINK: list[tuple[Any, ...]] = [("link", None, None, None, None)]
+_LAST_DELINK: list[tuple[Any, ...]] = [("delink", None, None, None, None)]
+
+
+def _parent(
+    kind: str, module: object, record_id: object, related_list: object, external: object
+) -> tuple[tuple[Any, ...], External | None]:
+    """Check what names the parent record and its list; their group key, and the header."""
+    _names(module, related_list)
+    ext = _check_external(external, module)  # type: ignore[arg-type]
+    _check_id(record_id, "record_id", ext.parent_field if ext else None)
+    return (kind, module, record_id, related_list, external), ext
 
 
 def _names(module: object, related_list: object) -> None:
@@ -137,25 +147,6 @@ def _names(module: object, related_list: object) -> None:
         _check_api_name(module, "module")
     if not (type(related_list) is str and related_list in _GOOD_NAMES):
         _check_api_name(related_list, "related_list")
-
-
-def _plain_ids(record_id: object, related_id: object) -> bool:
-    """Both plain Zoho ids (ASCII digits), checked without a regular expression."""
-    return (
-        type(record_id) is str
-        and type(related_id) is str
-        and record_id.isdigit()
-        and related_id.isdigit()
-        and record_id.isascii()
-        and related_id.isascii()
-        and len(record_id) <= 64
-        and len(related_id) <= 64
-    )
-
-
-def _ids(record_id: object, related_id: object, ext: External | None) -> None:
-    _check_id(record_id, "record_id", ext.parent_field if ext else None)
-    _check_id(related_id, "related_id", ext.related_field if ext else None)
 
 
 class Link(Value):
@@ -171,6 +162,7 @@ class Link(Value):
         "_external",
         "_fields",
         "_fields_json",
+        "_group",
         "_module",
         "_record_id",
         "_related_id",
@@ -187,6 +179,8 @@ class Link(Value):
     external: str | None = field("external")
     _ext: External | None
     _fields_json: bytes | None
+    #: what one call's operations share (see ``_batching.group_key``)
+    _group: tuple[Any, ...]
 
     def __init__(
         self,
@@ -197,31 +191,21 @@ class Link(Value):
         fields: Mapping[str, Any] | None = None,
         external: str | None = None,
     ) -> None:
-        # The usual case checked inline: a function call here costs as much as the check.
-        # Input comes parent by parent, so the parent's module, id and list are mostly the
-        # very objects the previous link was made with, and already checked.
-        global _LAST_MODULE, _LAST_LIST, _LAST_PARENT
-        if module is not _LAST_MODULE or related_list is not _LAST_LIST:
-            if not (
-                type(module) is str
-                and type(related_list) is str
-                and module in _GOOD_NAMES
-                and related_list in _GOOD_NAMES
-            ):
-                _names(module, related_list)
-            _LAST_MODULE, _LAST_LIST = module, related_list
-        if external is None:
-            ext = related_field = None
-            if record_id is not _LAST_PARENT:
-                if not (
-                    type(record_id) is str
-                    and record_id.isdigit()
-                    and record_id.isascii()
-                    and len(record_id) <= 64
-                ):
-                    _check_id(record_id, "record_id", None)
-                _LAST_PARENT = record_id
-            if not (
+        last = _LAST_LINK[0]
+        if (
+            record_id is last[2]
+            and module is last[1]
+            and related_list is last[3]
+            and external is None
+        ):
+            group, ext = last, None  # the same parent as the last link: checked then
+        else:
+            group, ext = _parent("link", module, record_id, related_list, external)
+            if external is None:
+                _LAST_LINK[0] = group
+        if ext is None:
+            related_field = None
+            if not (  # the usual check, inline: a call here costs as much as the check
                 type(related_id) is str
                 and related_id.isdigit()
                 and related_id.isascii()
@@ -229,9 +213,9 @@ class Link(Value):
             ):
                 _check_id(related_id, "related_id", None)
         else:
-            ext = _check_external(external, module)
-            related_field = ext.related_field if ext else None
-            _ids(record_id, related_id, ext)
+            related_field = ext.related_field
+            _check_id(related_id, "related_id", related_field)
+        self._group = group
         self._module = module
         self._record_id = record_id
         self._related_list = related_list
@@ -256,7 +240,15 @@ class Link(Value):
 class Delink(Value):
     """Remove the relation between the parent record and ``related_id``."""
 
-    __slots__ = ("_ext", "_external", "_module", "_record_id", "_related_id", "_related_list")
+    __slots__ = (
+        "_ext",
+        "_external",
+        "_group",
+        "_module",
+        "_record_id",
+        "_related_id",
+        "_related_list",
+    )
     __match_args__ = ("module", "record_id", "related_list", "related_id", "external")
     _FIELDS = __match_args__
     _fields_json = None  # a delink carries no fields
@@ -267,6 +259,7 @@ class Delink(Value):
     related_id: str = field("related_id")
     external: str | None = field("external")
     _ext: External | None
+    _group: tuple[Any, ...]
 
     def __init__(
         self,
@@ -276,17 +269,23 @@ class Delink(Value):
         related_id: str,
         external: str | None = None,
     ) -> None:
-        _names(module, related_list)
-        if external is None:
-            ext = None
-            if not _plain_ids(record_id, related_id):
-                _ids(record_id, related_id, None)
+        last = _LAST_DELINK[0]
+        if (
+            record_id is last[2]
+            and module is last[1]
+            and related_list is last[3]
+            and external is None
+        ):
+            group, ext = last, None  # the same parent as the last delink: checked then
         else:
-            ext = _check_external(external, module)
-            _ids(record_id, related_id, ext)
-            if ext is not None and ext.related_field is not None and "," in related_id:
-                # The ids travel comma-separated in one query parameter.
-                raise InvalidOperationError("related_id", "an external value to delink has no ','")
+            group, ext = _parent("delink", module, record_id, related_list, external)
+            if external is None:
+                _LAST_DELINK[0] = group
+        _check_id(related_id, "related_id", ext.related_field if ext else None)
+        if ext is not None and ext.related_field is not None and "," in related_id:
+            # The ids travel comma-separated in one query parameter.
+            raise InvalidOperationError("related_id", "an external value to delink has no ','")
+        self._group = group
         self._module = module
         self._record_id = record_id
         self._related_list = related_list
