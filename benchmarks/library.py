@@ -44,14 +44,14 @@ async def stream_all(url: str, token: str, workload: Workload, slots: int) -> Ou
     alone costs. Its client makes its own session, as ``run()``'s does, and its requests are
     the stream's own count."""
     outcome = Outcome()
-    async with AsyncClient(api_domain=url, access_token=token, max_concurrency=slots) as zoho:
-        async with zoho.stream(links(workload)) as results:
-            async for _, result in results:
-                if result.ok:
-                    outcome.succeeded += 1
-                else:
-                    outcome.failed += 1
-            outcome.requests = results.calls
+    client = AsyncClient(api_domain=url, access_token=token, max_concurrency=slots)
+    async with client as zoho, zoho.stream(links(workload)) as results:
+        async for _, result in results:
+            if result.ok:
+                outcome.succeeded += 1
+            else:
+                outcome.failed += 1
+        outcome.requests = results.calls
     return outcome
 
 
