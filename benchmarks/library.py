@@ -41,22 +41,17 @@ async def link_all(
 
 async def stream_all(url: str, token: str, workload: Workload, slots: int) -> Outcome:
     """The same through ``stream()``, which keeps no report: what the streaming machinery
-    alone costs in memory. Its requests are counted by the session (it has no report)."""
-    statuses: Counter[int] = Counter()
-    session = _counting_session(statuses, slots)
-    outcome = Outcome(statuses=statuses)
-    try:
-        async with AsyncClient(
-            api_domain=url, access_token=token, max_concurrency=slots, session=session
-        ) as zoho:
-            async for _, result in zoho.stream(links(workload)):
-                if result.ok:
-                    outcome.succeeded += 1
-                else:
-                    outcome.failed += 1
-    finally:
-        await session.close()
-    outcome.requests = sum(statuses.values())
+    alone costs. Its client makes its own session, as ``run()``'s does, and its requests are
+    the stream's own count."""
+    outcome = Outcome()
+    client = AsyncClient(api_domain=url, access_token=token, max_concurrency=slots)
+    async with client as zoho, zoho.stream(links(workload)) as results:
+        async for _, result in results:
+            if result.ok:
+                outcome.succeeded += 1
+            else:
+                outcome.failed += 1
+        outcome.requests = results.calls
     return outcome
 
 

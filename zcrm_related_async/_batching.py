@@ -9,23 +9,23 @@ answer given to each duplicate. Because the input may be a stream of millions, a
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
+from typing import Any
 
 import attrs
 
-from ._ops import Delink, Link, Operation, UpdateRecord
+from ._ops import Delink, Operation, UpdateRecord
 
 GroupKey = tuple[Hashable, ...]
 
 
 def group_key(op: Operation) -> GroupKey:
     """What operations must share to travel in one call."""
-    if type(op) is Link:
-        return ("link", op.module, op.record_id, op.related_list, op.external)
-    if type(op) is Delink:
-        return ("delink", op.module, op.record_id, op.related_list, op.external)
-    assert type(op) is UpdateRecord
-    return ("update", op.module, op.external, op.trigger, op.apply_layout_rules)
+    if isinstance(op, UpdateRecord):
+        return ("update", op.module, op.external, op.trigger, op.apply_layout_rules)
+    # A link's or a delink's: ("link" or "delink", module, record id, related list, external),
+    # made when it was, one object shared by a parent's operations.
+    return op._group
 
 
 def item_key(op: Operation) -> str:
@@ -34,7 +34,7 @@ def item_key(op: Operation) -> str:
 
 
 def _same_payload(a: Operation, b: Operation) -> bool:
-    return type(a) is Delink or a._fields_json == b._fields_json  # type: ignore[union-attr]
+    return type(a) is Delink or a._fields_json == b._fields_json
 
 
 @attrs.define(eq=False)
@@ -70,6 +70,10 @@ class Chunk:
         return len(self.indices) + (sum(map(len, duplicates.values())) if duplicates else 0)
 
 
+#: what :meth:`Batcher.add` returns when nothing is ready (shared: never changed)
+NOTHING: list[Chunk] = []
+
+
 class Batcher:
     """Feed operations in with :meth:`add`; full chunks come out, the rest with :meth:`flush`."""
 
@@ -78,6 +82,11 @@ class Batcher:
         self._max_buffered = max(max_buffered, chunk_size)
         self._open: dict[GroupKey, Chunk] = {}
         self._buffered = 0
+        # The chunk the last operation went to, and its key: input comes parent by parent, and
+        # a parent's operations share one key object, so the next one mostly goes to the same
+        # chunk, found without a lookup.
+        self._last: Chunk | None = None
+        self._last_key: GroupKey | None = None
 
     @property
     def buffered(self) -> int:
@@ -86,30 +95,58 @@ class Batcher:
 
     def add(self, index: int, op: Operation) -> list[Chunk]:
         """Take the operation at input position ``index``; return the chunks now ready."""
-        ready: list[Chunk] = []
-        key = group_key(op)
-        chunk = self._open.get(key)
-        if chunk is None:
-            chunk = self._open[key] = Chunk(key)
-        ident = item_key(op)
-        position = chunk.positions.get(ident)
-        if position is not None:
-            if _same_payload(chunk.ops[position], op):
-                chunk.duplicates.setdefault(position, []).append(index)
-                return ready
-            # Same id, other fields: a later call carries it, sent only once the earlier one is
-            # done, so the last one asked for wins.
-            earlier = self._close(key)
-            ready.append(earlier)
-            chunk = self._open[key] = Chunk(key, after=earlier)
-        chunk.positions[ident] = len(chunk.ops)
-        chunk.ops.append(op)
-        chunk.indices.append(index)
-        self._buffered += 1
-        if len(chunk.ops) >= self._chunk_size:
-            ready.append(self._close(key))
-        elif self._buffered > self._max_buffered:
-            ready.append(self._close(next(iter(self._open))))
+        return self.add_all(index, (op,))
+
+    def add_all(self, first: int, ops: Sequence[Operation]) -> list[Chunk]:
+        """Take ``ops``, at input positions ``first``, ``first + 1`` ...; return the chunks
+        now ready. One call for many operations: this loop is the per-record cost of
+        grouping, so it keeps everything in locals."""
+        ready = NOTHING
+        chunk = self._last
+        last_key = self._last_key
+        size = self._chunk_size
+        index = first - 1
+        for op in ops:
+            index += 1
+            this: Any = op
+            if type(op) is UpdateRecord:
+                key = group_key(op)
+                ident = this._record_id
+            else:
+                key = this._group  # one object for a parent's operations, mostly
+                ident = this._related_id
+            if chunk is None or key is not last_key:
+                chunk = self._open.get(key)
+                if chunk is None:
+                    chunk = self._open[key] = Chunk(key)
+                last_key = key
+            positions = chunk.positions
+            position = positions.get(ident)
+            if position is not None:
+                if _same_payload(chunk.ops[position], op):
+                    chunk.duplicates.setdefault(position, []).append(index)
+                    continue
+                # Same id, other fields: a later call carries it, sent only once the earlier
+                # one is done, so the last one asked for wins.
+                earlier = self._close(chunk.key)
+                ready = [*ready, earlier]
+                chunk = self._open[earlier.key] = Chunk(earlier.key, after=earlier)
+                positions = chunk.positions
+            chunk_ops = chunk.ops
+            positions[ident] = len(chunk_ops)
+            chunk_ops.append(op)
+            chunk.indices.append(index)
+            self._buffered += 1
+            if len(chunk_ops) >= size:
+                ready = [*ready, self._close(chunk.key)]
+                chunk = None
+            elif self._buffered > self._max_buffered:
+                oldest = self._close(next(iter(self._open)))
+                ready = [*ready, oldest]
+                if oldest is chunk:
+                    chunk = None
+        self._last = chunk
+        self._last_key = last_key
         return ready
 
     def flush(self) -> list[Chunk]:
@@ -118,5 +155,7 @@ class Batcher:
 
     def _close(self, key: GroupKey) -> Chunk:
         chunk = self._open.pop(key)
+        if chunk is self._last:  # (add_all keeps its own until it returns)
+            self._last = None
         self._buffered -= len(chunk.ops)
         return chunk

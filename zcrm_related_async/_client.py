@@ -295,7 +295,7 @@ class AsyncClient:
                 2 * self.max_concurrency + 2,
                 outbox,
                 credit_budget,
-                lambda part, positions: part.tally(tally, positions),
+                tally,
             )
 
         job = Job(scheduler, ops, stream_limit=stream_limit)

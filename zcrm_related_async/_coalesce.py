@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Iterable
 
 import attrs
 
 from ._batching import Batcher, GroupKey, group_key
 from ._calls import Stop
 from ._exceptions import ZohoError
-from ._merge import Part
+from ._merge import Answered, Part
 from ._ops import Operation
 from ._outbox import Outbox
 from ._report import Result
@@ -100,7 +99,7 @@ class Coalescer:
     async def _carry(self, pool: _Pool) -> None:
         live = [(op, place) for op, place in pool.entries if not place.done()]
 
-        def deliver(part: Part, where: Iterable[tuple[int, int]]) -> None:
+        def deliver(part: Part, where: Answered) -> None:
             for index, position in where:
                 op, place = live[index]
                 if not place.done():
@@ -112,7 +111,7 @@ class Coalescer:
             self._send,
             2,
             Outbox(0, deliver),
-            tally=lambda part, positions: part.tally(by_code, positions),
+            by_code=by_code,
         )
         try:
             await pool.job.run([op for op, _ in live])

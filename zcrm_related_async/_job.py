@@ -11,18 +11,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from array import array
-from collections.abc import AsyncIterator, Callable, Generator, Iterable
+from collections.abc import AsyncIterator, Callable, Generator
 from types import TracebackType
 from typing import Any
 
 from ._exceptions import ClientClosedError, CreditsExhaustedError
-from ._merge import Part
+from ._merge import Answered, Part
 from ._outbox import Outbox
 from ._report import CompactResults, Report, Result
 from ._scheduler import NOT_SENT_CANCELLED, Operations, Scheduler
 
 MakeScheduler = Callable[[Outbox], Scheduler]
+
+
+@functools.lru_cache(maxsize=8)
+def _counting_from_zero(count: int) -> array[int]:
+    return array("I", range(count))
+
+
+def _counting(offset: int, count: int) -> array[int]:
+    """``offset, offset + 1, ...``: ``count`` positions of a part, as the report keeps them."""
+    return _counting_from_zero(count) if offset == 0 else array("I", range(offset, offset + count))
+
+
 _CLOSED = "the client was closed while this job ran"
 
 
@@ -51,19 +64,30 @@ class Job:
         self._task = asyncio.get_running_loop().create_task(self._execute(ops))
         self._task.add_done_callback(lambda _: self._ended(ops))
 
-    def _collect(self, part: Part, where: Iterable[tuple[int, int]]) -> None:
+    def _collect(self, part: Part, answered: Answered) -> None:
+        part.compact()  # the report keeps it: without the operations
         parts, positions = self._parts, self._positions
-        where = where if type(where) is list else list(where)
-        if not where:
+        indices, offset, extra = answered.indices, answered.offset, answered.extra
+        if not indices:
             return
-        top = max(where)[0] + 1  # grown once per part, not checked per result
-        if top > len(parts):
+        first, last = indices[0], indices[-1]  # increasing: input order
+        top = max(last, max(extra)[0]) + 1 if extra else last + 1
+        if top > len(parts):  # grown once per part, not checked per result
             grow = top - len(parts)
             parts.extend([None] * grow)
             positions.frombytes(bytes(positions.itemsize * grow))  # zeros
-        for index, position in where:
-            parts[index] = part
-            positions[index] = position
+        count = len(indices)
+        if last - first == count - 1:  # consecutive input positions: the usual chunk, in C
+            parts[first : last + 1] = [part] * count
+            positions[first : last + 1] = _counting(offset, count)
+        else:
+            for position, index in enumerate(indices, offset):
+                parts[index] = part
+                positions[index] = position
+        if extra:
+            for index, position in extra:
+                parts[index] = part
+                positions[index] = position
 
     def _ended(self, ops: Operations) -> None:
         if not self._scheduler.started:  # cancelled before it began: a list is still answered
@@ -102,7 +126,7 @@ class Job:
         if not self._collecting:
             return None
         results = CompactResults(self._parts, self._positions, self._ops)  # type: ignore[arg-type]
-        return Report(results, self._scheduler.calls)
+        return Report(results, self._scheduler.calls, succeeded=self._scheduler.succeeded)
 
     def __await__(self) -> Generator[Any, None, Report]:
         return self._awaited().__await__()
@@ -183,6 +207,14 @@ class ResultStream(AsyncIterator[tuple[int, Result]]):
         return self
 
     async def __anext__(self) -> tuple[int, Result]:
+        entries, at = self._entries, self._next
+        if at < len(entries):  # the usual case: the rest of a call's results, no await
+            self._next = at + 1
+            index, position = entries[at]
+            return index, self._part.result(position)  # type: ignore[union-attr]
+        return await self._refill()
+
+    async def _refill(self) -> tuple[int, Result]:
         outbox = self._job.outbox
         while self._next >= len(self._entries):
             if self._entries:
@@ -192,7 +224,7 @@ class ResultStream(AsyncIterator[tuple[int, Result]]):
             if got is None:  # the job is over: raise what ended it, if anything did
                 await self._job._outcome()
                 raise StopAsyncIteration
-            self._part, self._entries = got
+            self._part, self._entries = got[0], list(got[1])
             self._next = 0
         index, position = self._entries[self._next]
         self._next += 1

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from itertools import chain
 from operator import attrgetter
 from typing import Any
 
@@ -20,7 +21,7 @@ import attrs
 from ._batching import Chunk, GroupKey
 from ._ops import Delink, Link, Operation, UpdateRecord
 from ._report import ERROR, NO_RESULT, SUCCESS, UNREADABLE_RESPONSE, Result
-from ._wire import Answer, Parsed, PerRecord, Unreadable, WholeCall, item_keys, key_field
+from ._wire import Answer, Parsed, PerRecord, Unreadable, WholeCall, key_field
 
 
 @attrs.frozen
@@ -53,24 +54,44 @@ def rebuild(key: GroupKey, ident: str, fields_json: bytes | None) -> Operation:
 
 
 _FIELDS_JSON = attrgetter("_fields_json")
+_RELATED_ID = attrgetter("_related_id")
+_RECORD_ID = attrgetter("_record_id")
 
 
-def _pack(ids: list[str]) -> list[str] | array[int]:
+def _pack(ids: list[str], digits: bool = False) -> list[str] | array[int]:
     """Record ids as 8-byte numbers when each is a canonical number (no leading zero) that fits
-    one: a str of 19 digits costs 68 bytes and an int 36, where a packed one costs 8."""
+    one: a str of 19 digits costs 68 bytes and an int 36, where a packed one costs 8.
+    ``digits``: each id is known to be ASCII digits (a Zoho id, checked when its operation
+    was made), so only a leading zero can keep it from reading back as it was."""
     try:
         packed = array("Q", map(int, ids))
     except (ValueError, OverflowError):  # not a number, or negative, or past 64 bits
         return ids
+    if digits:
+        return ids if "\n0" in "\n" + "\n".join(ids) else packed
     # Each must read back as it was ("007", "+7", " 7" and "1_0" are ids of their own); one
     # pass in C, where a check per id in Python cost more than the packing.
     return packed if list(map(str, packed)) == ids else ids
 
 
 class ChunkPart:
-    """The results of one call: ``result(position)`` for the record at that position."""
+    """The results of one call: ``result(position)`` for the record at that position.
 
-    __slots__ = ("_answers", "_attempts", "_fields", "_http_status", "_ids", "_key", "_key_field")
+    It holds the chunk's operations until :meth:`compact` lets them go for what a report needs
+    to rebuild them (its group key, each record's id packed, and its encoded fields): a
+    stream's results, built at once, take the operations themselves.
+    """
+
+    __slots__ = (
+        "_answers",
+        "_attempts",
+        "_fields",
+        "_http_status",
+        "_ids",
+        "_key",
+        "_key_field",
+        "_ops",
+    )
 
     def __init__(
         self, chunk: Chunk, outcome: Parsed | Failed, http_status: int | None, attempts: int
@@ -78,13 +99,9 @@ class ChunkPart:
         ops = chunk.ops
         self._key = chunk.key
         self._key_field = key_field(ops[0])
-        self._ids = _pack(item_keys(chunk))
-        # A chunk's operations are all of one kind: a delink's have no fields.
-        fields = [None] if type(ops[0]) is Delink else list(map(_FIELDS_JSON, ops))
-        first = fields[0]
-        # Mostly every record carries the same fields (one bytes object, see _ops): then one
-        # reference does for all.
-        self._fields = first if fields.count(first) == len(fields) else fields
+        self._ops: list[Operation] | None = ops
+        self._ids: list[str] | array[int] = []
+        self._fields: bytes | list[bytes | None] | None = None
         self._http_status = http_status
         self._attempts = attempts
         answers: Answer | list[Answer | None]
@@ -102,6 +119,21 @@ class ChunkPart:
             answers = Answer(ERROR, outcome.code, outcome.message, {})
         self._answers = answers
 
+    def compact(self) -> None:
+        """Keep what a report needs instead of the operations (tens of bytes a record)."""
+        ops = self._ops
+        if ops is None:
+            return
+        ident = _RECORD_ID if type(ops[0]) is UpdateRecord else _RELATED_ID
+        self._ids = _pack(list(map(ident, ops)), ops[0]._ext is None)
+        # A chunk's operations are all of one kind: a delink's have no fields.
+        fields = [None] if type(ops[0]) is Delink else list(map(_FIELDS_JSON, ops))
+        first = fields[0]
+        # Mostly every record carries the same fields (one bytes object, see _fields): then
+        # one reference does for all.
+        self._fields = first if fields.count(first) == len(fields) else fields
+        self._ops = None
+
     def _answer(self, position: int) -> Answer:
         answers = self._answers
         answer = answers if isinstance(answers, Answer) else answers[position]
@@ -113,28 +145,51 @@ class ChunkPart:
     def code(self, position: int) -> str:
         return self._answer(position).code
 
-    def tally(self, counts: Counter[str], positions: Iterable[int]) -> None:
-        """Add the codes of the results at ``positions`` to ``counts``."""
+    def tally(self, counts: Counter[str], answered: Answered) -> int:
+        """Add the codes of the results ``answered`` to ``counts``; return how many are
+        successes. One addition when every record got the same answer."""
         answers = self._answers
         if isinstance(answers, Answer):
-            counts[answers.code] += sum(1 for _ in positions)
-        else:
-            for position in positions:
-                counts[self._answer(position).code] += 1
+            counts[answers.code] += len(answered)
+            return len(answered) if answers.ok else 0
+        succeeded = 0
+        for position in answered.positions():
+            answer = self._answer(position)
+            counts[answer.code] += 1
+            succeeded += answer.ok
+        return succeeded
 
     def result(self, position: int, op: Operation | None = None) -> Result:
         """The result at ``position``; ``op``: the operation given, if the caller still has
-        it (otherwise it is rebuilt from what the call carried)."""
-        answer = self._answer(position)
-        ident = str(self._ids[position])
-        if op is None:
-            fields = self._fields
-            at = fields[position] if isinstance(fields, list) else fields
-            op = rebuild(self._key, ident, at)
-        details = answer.details if answer.details is not None else {self._key_field: ident}
-        status = SUCCESS if answer.ok else ERROR
+        it (otherwise it is the one carried, or rebuilt from what the call carried)."""
+        answers = self._answers
+        answer = answers if type(answers) is Answer else answers[position] or _NO_RESULT  # type: ignore[index]
+        details = answer.details
+        ops = self._ops
+        if ops is not None:  # a stream's: made at once, from the operation itself
+            carried: Any = ops[position]
+            if op is None:
+                op = carried
+            if details is None:
+                kind = type(carried)
+                ident = carried._record_id if kind is UpdateRecord else carried._related_id
+                details = {self._key_field: ident}
+        else:
+            ident = str(self._ids[position])
+            if op is None:
+                fields = self._fields
+                at = fields[position] if isinstance(fields, list) else fields
+                op = rebuild(self._key, ident, at)
+            if details is None:
+                details = {self._key_field: ident}
         return Result(
-            op, status, answer.code, answer.message, details, self._http_status, self._attempts
+            op,
+            SUCCESS if answer.ok else ERROR,
+            answer.code,
+            answer.message,
+            details,
+            self._http_status,
+            self._attempts,
         )
 
 
@@ -147,14 +202,18 @@ class ListPart:
         self._failed = failed
         self.ops: list[Operation] = ops if ops is not None else []
 
+    def compact(self) -> None:
+        """Nothing to let go: it keeps the operations (few: those a stopped job held)."""
+
     def ok(self, position: int) -> bool:
         return False
 
     def code(self, position: int) -> str:
         return self._failed.code
 
-    def tally(self, counts: Counter[str], positions: Iterable[int]) -> None:
-        counts[self._failed.code] += sum(1 for _ in positions)
+    def tally(self, counts: Counter[str], answered: Answered) -> int:
+        counts[self._failed.code] += len(answered)
+        return 0
 
     def result(self, position: int, op: Operation | None = None) -> Result:
         given = self.ops[position] if op is None else op
@@ -164,21 +223,43 @@ class ListPart:
 Part = ChunkPart | ListPart
 
 
-def entries(chunk: Chunk) -> Iterator[tuple[int, int]]:
-    """``(input position, position in the chunk)`` for every input operation it answers."""
+class Answered:
+    """The input positions a part answers: ``indices[i]`` is answered by the part's position
+    ``offset + i``, and each ``(input position, part position)`` of ``extra`` (duplicates of an
+    id) too. Kept as the chunk's own list of indices, so that handing over a hundred results
+    costs no object per result."""
+
+    __slots__ = ("extra", "indices", "offset")
+
+    def __init__(
+        self, indices: list[int], offset: int = 0, extra: list[tuple[int, int]] | None = None
+    ) -> None:
+        self.indices = indices
+        self.offset = offset
+        self.extra = extra
+
+    def __len__(self) -> int:
+        return len(self.indices) + (len(self.extra) if self.extra else 0)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        """``(input position, position in the part)`` for every input operation answered."""
+        indices, offset = self.indices, self.offset
+        pairs = zip(indices, range(offset, offset + len(indices)), strict=True)
+        return chain(pairs, self.extra) if self.extra else pairs
+
+    def positions(self) -> Iterator[int]:
+        """The part's position for each input operation answered."""
+        for _, position in self:
+            yield position
+
+
+def answered(chunk: Chunk) -> Answered:
+    """What a chunk's part answers: its operations and their duplicates."""
     duplicates = chunk.duplicates
-    if not duplicates:  # the common case, in C
-        return zip(chunk.indices, range(len(chunk.indices)), strict=True)
-    return _with_duplicates(chunk.indices, duplicates)
-
-
-def _with_duplicates(
-    indices: list[int], duplicates: dict[int, list[int]]
-) -> Iterator[tuple[int, int]]:
-    for position, index in enumerate(indices):
-        yield index, position
-        for duplicate in duplicates.get(position, ()):
-            yield duplicate, position
+    extra = None
+    if duplicates:
+        extra = [(index, position) for position, more in duplicates.items() for index in more]
+    return Answered(chunk.indices, 0, extra)
 
 
 def chunk_results(
@@ -186,5 +267,5 @@ def chunk_results(
 ) -> Iterator[tuple[int, Result]]:
     """``(input position, result)`` for every input operation the chunk carried."""
     part = ChunkPart(chunk, outcome, http_status, attempts)
-    for index, position in entries(chunk):
+    for index, position in answered(chunk):
         yield index, part.result(position)

@@ -8,7 +8,6 @@ serialisable and saves encoding them again when the call is built.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,6 +16,9 @@ import attrs
 
 from ._config import TRIGGERS, unknown_triggers
 from ._exceptions import InvalidOperationError
+from ._fields import LAST as _LAST_FIELDS
+from ._fields import encode_fields
+from ._values import Value, field
 
 _API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
 # Zoho ids are strings of digits (19 usually, 16-17 seen in the EU); the cap only stops abuse.
@@ -25,10 +27,6 @@ _MAX_EXTERNAL_VALUE = 255
 # "." and ".." are dot segments: a proxy or server that normalises the URL would turn
 # ".../Leads/.." (a delink) into ".../Campaigns/{id}", a different call (a record's DELETE).
 _DOT_SEGMENTS = frozenset({".", ".."})
-# Zoho's records nest a lookup or a subform a level or two deep; anything near this is garbage
-# (or a circular reference), and refusing it here spares the JSON encoder a RecursionError.
-_MAX_DEPTH = 32
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 @attrs.frozen
@@ -118,114 +116,40 @@ def _check_external(value: object, module: str) -> External | None:
     return parse_external(value, module)
 
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-# Encoded flat fields, by content: the same {"Member_Status": "Active"} for a million members is
-# encoded once, and they all share one bytes object (which the report keeps). Bounded.
-_FLAT: dict[tuple[Any, ...], bytes] = {}
-
-
-def _flat_key(fields: dict[Any, Any], reserved: Sequence[str | None]) -> tuple[Any, ...] | None:
-    """A key naming exactly this content (True, 1 and 1.0 apart), if it is flat and plain."""
-    items: list[tuple[str, type, object]] = []
-    for key, value in fields.items():
-        kind = type(value)
-        if type(key) is not str or kind not in _SCALARS:
-            return None
-        items.append((key, kind, value))
-    return (tuple(reserved), *items)
-
-
-def encode_fields(
-    fields: object, field: str, reserved: Sequence[str | None]
-) -> tuple[bytes | None, Any]:
-    """``fields`` as a JSON object (UTF-8, or ``None`` when there are none), and a copy of the
-    fields as they will be sent: ``{}`` is ``None``, a tuple a list, a mapping a dict. Keeping
-    the latter makes an operation equal to itself rebuilt from what was sent (all the report
-    keeps), and deaf to later changes of what the caller passed."""
-    if fields is None:
-        return None, None
-    flat = _flat_key(fields, reserved) if type(fields) is dict and fields else None
-    if flat is None:
-        encoded = _encode_checked(fields, field, reserved)
-        return encoded, None if encoded is None else json.loads(encoded)
-    encoded = _FLAT.get(flat)
-    if encoded is None:
-        encoded = _encode_checked(fields, field, reserved)
-        if encoded is not None:
-            if len(_FLAT) >= 4096:
-                _FLAT.clear()
-            _FLAT[flat] = encoded
-    # Flat and plain: a copy is as sent. A copy, not the caller's dict: one reused and changed
-    # afterwards must not change what this operation shows, compares equal to and sends.
-    return encoded, dict(fields)  # type: ignore[call-overload]  # a dict: see `flat`
-
-
-def _encode_checked(fields: object, field: str, reserved: Sequence[str | None]) -> bytes | None:
-    if not isinstance(fields, Mapping):
-        raise InvalidOperationError(
-            field, f"expected a mapping of field names, got {_kind(fields)}"
-        )
-    if not fields:
-        return None
-    # What is encoded is a plain copy of exactly what was checked: a dict subclass may iterate
-    # other keys than its items() (which the encoder reads), a str subclass key may compare
-    # unequal to "id", and nested keys that are not str would be coerced ({1: .., "1": ..}
-    # becomes an object with a duplicate key).
-    plain: dict[str, Any] = {}
-    for key, value in fields.items():
-        if not isinstance(key, str) or not key:
-            raise InvalidOperationError(field, f"field names are non-empty str, got {_short(key)}")
-        key = str.__str__(key)
-        if key in reserved:
-            raise InvalidOperationError(
-                f"{field}.{key}", "is given by the operation itself; do not repeat it in fields"
-            )
-        plain[key] = _plain(value, field, f"{field}.{key}", 1)
-    try:
-        return _encode(plain).encode()
-    except (TypeError, ValueError) as exc:  # not JSON, NaN/inf, lone surrogates
-        raise InvalidOperationError(field, f"not JSON-serialisable: {exc}") from None
-
-
-def _plain(value: object, field: str, path: str, depth: int) -> object:
-    """``value`` with every mapping a dict of str keys and every sequence a list."""
-    if value is None or isinstance(value, (str, int, float)):
-        return value  # the encoder judges these (NaN, lone surrogates)
-    if depth > _MAX_DEPTH:
-        where = path if len(path) <= 60 else path[:50] + "..."
-        raise InvalidOperationError(
-            field, f"{where}: nested more than {_MAX_DEPTH} levels deep (or circular)"
-        )
-    if isinstance(value, Mapping):
-        plain: dict[str, object] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidOperationError(
-                    field, f"{path}: keys of nested objects are str, got {_short(key)}"
-                )
-            key = str.__str__(key)
-            plain[key] = _plain(item, field, f"{path}.{key}", depth + 1)
-        return plain
-    if isinstance(value, (list, tuple)):
-        return [_plain(item, field, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
-    return value  # the encoder refuses it, naming its type
-
-
 def _kind(value: object) -> str:
     return "None" if value is None else type(value).__name__
-
-
-def _short(value: object) -> str:
-    shown = repr(value) if isinstance(value, (str, int, float, type(None))) else _kind(value)
-    return shown if len(shown) <= 60 else f"{shown[:40]}... ({len(shown)} characters)"
 
 
 def _clip(value: str) -> str:
     return repr(value) if len(value) <= 60 else f"{value[:40]!r}... ({len(value)} characters)"
 
 
-@attrs.frozen
-class Link:
+# The group key (see _batching) of the last parent a Link, and a Delink, named by plain ids,
+# once checked: input comes parent by parent, so the next one mostly names the very same
+# objects, and needs no check and no new key. One tuple, replaced whole: threads making
+# operations at once can at worst miss it, never pass an unchecked value.
+_LAST_LINK: list[tuple[Any, ...]] = [("link", None, None, None, None)]
+_LAST_DELINK: list[tuple[Any, ...]] = [("delink", None, None, None, None)]
+
+
+def _parent(
+    kind: str, module: object, record_id: object, related_list: object, external: object
+) -> tuple[tuple[Any, ...], External | None]:
+    """Check what names the parent record and its list; their group key, and the header."""
+    _names(module, related_list)
+    ext = _check_external(external, module)  # type: ignore[arg-type]
+    _check_id(record_id, "record_id", ext.parent_field if ext else None)
+    return (kind, module, record_id, related_list, external), ext
+
+
+def _names(module: object, related_list: object) -> None:
+    if not (type(module) is str and module in _GOOD_NAMES):
+        _check_api_name(module, "module")
+    if not (type(related_list) is str and related_list in _GOOD_NAMES):
+        _check_api_name(related_list, "related_list")
+
+
+class Link(Value):
     """Relate ``related_id`` to the parent record (or update the relation's own fields).
 
     ``fields`` are the relation's fields, such as ``{"Member_Status": "Active"}`` for a
@@ -233,49 +157,141 @@ class Link:
     related record are named by external field values instead of ids.
     """
 
-    module: str
-    record_id: str
-    related_list: str
-    related_id: str
-    fields: Mapping[str, Any] | None = attrs.field(default=None, hash=False)
-    external: str | None = None
-    _external: External | None = attrs.field(init=False, repr=False, eq=False, hash=False)
-    _fields_json: bytes | None = attrs.field(init=False, repr=False, eq=False, hash=False)
+    __slots__ = (
+        "_ext",
+        "_external",
+        "_fields",
+        "_fields_json",
+        "_group",
+        "_module",
+        "_record_id",
+        "_related_id",
+        "_related_list",
+    )
+    __match_args__ = ("module", "record_id", "related_list", "related_id", "fields", "external")
+    _FIELDS = __match_args__
 
-    def __attrs_post_init__(self) -> None:
-        _check_api_name(self.module, "module")
-        _check_api_name(self.related_list, "related_list")
-        ext = _check_external(self.external, self.module)
-        _check_id(self.record_id, "record_id", ext.parent_field if ext else None)
-        related_field = ext.related_field if ext else None
-        _check_id(self.related_id, "related_id", related_field)
-        fields_json, as_sent = encode_fields(self.fields, "fields", ("id", related_field))
-        object.__setattr__(self, "_external", ext)
-        object.__setattr__(self, "_fields_json", fields_json)
-        object.__setattr__(self, "fields", as_sent)
+    module: str = field("module")
+    record_id: str = field("record_id")
+    related_list: str = field("related_list")
+    related_id: str = field("related_id")
+    fields: Mapping[str, Any] | None = field("fields")
+    external: str | None = field("external")
+    _ext: External | None
+    _fields_json: bytes | None
+    #: what one call's operations share (see ``_batching.group_key``)
+    _group: tuple[Any, ...]
+
+    def __init__(
+        self,
+        module: str,
+        record_id: str,
+        related_list: str,
+        related_id: str,
+        fields: Mapping[str, Any] | None = None,
+        external: str | None = None,
+    ) -> None:
+        last = _LAST_LINK[0]
+        if (
+            record_id is last[2]
+            and module is last[1]
+            and related_list is last[3]
+            and external is None
+        ):
+            group, ext = last, None  # the same parent as the last link: checked then
+        else:
+            group, ext = _parent("link", module, record_id, related_list, external)
+            if external is None:
+                _LAST_LINK[0] = group
+        if ext is None:
+            related_field = None
+            if not (  # the usual check, inline: a call here costs as much as the check
+                type(related_id) is str
+                and related_id.isdigit()
+                and related_id.isascii()
+                and len(related_id) <= 64
+            ):
+                _check_id(related_id, "related_id", None)
+        else:
+            related_field = ext.related_field
+            _check_id(related_id, "related_id", related_field)
+        self._group = group
+        self._module = module
+        self._record_id = record_id
+        self._related_list = related_list
+        self._related_id = related_id
+        self._external = external
+        self._ext = ext
+        if fields is None:
+            self._fields = self._fields_json = None
+            return
+        last = _LAST_FIELDS[0]  # encode_fields' own shortcut, without the call
+        if (
+            fields is last[0]
+            and related_field is None
+            and len(fields) == 1
+            and fields.get(last[1]) is last[2]
+        ):
+            self._fields_json, self._fields = last[3]
+        else:
+            self._fields_json, self._fields = encode_fields(fields, "fields", related_field)
 
 
-@attrs.frozen
-class Delink:
+class Delink(Value):
     """Remove the relation between the parent record and ``related_id``."""
 
-    module: str
-    record_id: str
-    related_list: str
-    related_id: str
-    external: str | None = None
-    _external: External | None = attrs.field(init=False, repr=False, eq=False, hash=False)
+    __slots__ = (
+        "_ext",
+        "_external",
+        "_group",
+        "_module",
+        "_record_id",
+        "_related_id",
+        "_related_list",
+    )
+    __match_args__ = ("module", "record_id", "related_list", "related_id", "external")
+    _FIELDS = __match_args__
+    _fields_json = None  # a delink carries no fields
 
-    def __attrs_post_init__(self) -> None:
-        _check_api_name(self.module, "module")
-        _check_api_name(self.related_list, "related_list")
-        ext = _check_external(self.external, self.module)
-        _check_id(self.record_id, "record_id", ext.parent_field if ext else None)
-        _check_id(self.related_id, "related_id", ext.related_field if ext else None)
-        if ext is not None and ext.related_field is not None and "," in self.related_id:
+    module: str = field("module")
+    record_id: str = field("record_id")
+    related_list: str = field("related_list")
+    related_id: str = field("related_id")
+    external: str | None = field("external")
+    _ext: External | None
+    _group: tuple[Any, ...]
+
+    def __init__(
+        self,
+        module: str,
+        record_id: str,
+        related_list: str,
+        related_id: str,
+        external: str | None = None,
+    ) -> None:
+        last = _LAST_DELINK[0]
+        if (
+            record_id is last[2]
+            and module is last[1]
+            and related_list is last[3]
+            and external is None
+        ):
+            group, ext = last, None  # the same parent as the last delink: checked then
+        else:
+            group, ext = _parent("delink", module, record_id, related_list, external)
+            if external is None:
+                _LAST_DELINK[0] = group
+        _check_id(related_id, "related_id", ext.related_field if ext else None)
+        if ext is not None and ext.related_field is not None and "," in related_id:
             # The ids travel comma-separated in one query parameter.
             raise InvalidOperationError("related_id", "an external value to delink has no ','")
-        object.__setattr__(self, "_external", ext)
+        self._group = group
+        self._module = module
+        self._record_id = record_id
+        self._related_list = related_list
+        self._related_id = related_id
+        self._external = external
+        self._ext = ext
 
 
 def _trigger(value: object) -> tuple[str, ...] | None:
@@ -296,8 +312,7 @@ def _trigger(value: object) -> tuple[str, ...] | None:
     return tuple(value)
 
 
-@attrs.frozen
-class UpdateRecord:
+class UpdateRecord(Value):
     """Update fields of one record (``PUT /crm/{version}/{module}``).
 
     ``trigger``: ``None`` (the default) omits it, so all automation runs as in Zoho's UI;
@@ -306,32 +321,60 @@ class UpdateRecord:
     instead of replace with ``fields={..., "$append_values": {"Field": True}}``.
     """
 
-    module: str
-    record_id: str
-    fields: Mapping[str, Any] = attrs.field(hash=False)
-    external: str | None = None
-    trigger: tuple[str, ...] | None = attrs.field(default=None, converter=_trigger)
-    apply_layout_rules: bool = False
-    _external: External | None = attrs.field(init=False, repr=False, eq=False, hash=False)
-    _fields_json: bytes | None = attrs.field(init=False, repr=False, eq=False, hash=False)
+    __slots__ = (
+        "_apply_layout_rules",
+        "_ext",
+        "_external",
+        "_fields",
+        "_fields_json",
+        "_module",
+        "_record_id",
+        "_trigger",
+    )
+    __match_args__ = ("module", "record_id", "fields", "external", "trigger", "apply_layout_rules")
+    _FIELDS = __match_args__
 
-    def __attrs_post_init__(self) -> None:
-        _check_api_name(self.module, "module")
-        ext = _check_external(self.external, self.module)
+    module: str = field("module")
+    record_id: str = field("record_id")
+    fields: Mapping[str, Any] = field("fields")
+    external: str | None = field("external")
+    trigger: tuple[str, ...] | None = field("trigger")
+    apply_layout_rules: bool = field("apply_layout_rules")
+    _ext: External | None
+    _fields_json: bytes | None
+
+    def __init__(
+        self,
+        module: str,
+        record_id: str,
+        fields: Mapping[str, Any],
+        external: str | None = None,
+        trigger: Sequence[str] | None = None,
+        apply_layout_rules: bool = False,
+    ) -> None:
+        if not (type(module) is str and module in _GOOD_NAMES):
+            _check_api_name(module, "module")
+        ext = _check_external(external, module)
         if ext is not None and ext.related_field is not None:
             raise InvalidOperationError(
-                "external", f"an update of {self.module} records names only {self.module}.Field"
+                "external", f"an update of {module} records names only {module}.Field"
             )
         record_field = ext.parent_field if ext else None
-        _check_id(self.record_id, "record_id", record_field)
-        if not isinstance(self.apply_layout_rules, bool):
+        _check_id(record_id, "record_id", record_field)
+        checked_trigger = _trigger(trigger)
+        if not isinstance(apply_layout_rules, bool):
             raise InvalidOperationError("apply_layout_rules", "expected True or False")
-        fields_json, as_sent = encode_fields(self.fields, "fields", ("id", record_field))
+        fields_json, as_sent = encode_fields(fields, "fields", record_field)
         if fields_json is None:
             raise InvalidOperationError("fields", "an update needs at least one field")
-        object.__setattr__(self, "_external", ext)
-        object.__setattr__(self, "_fields_json", fields_json)
-        object.__setattr__(self, "fields", as_sent)
+        self._module = module
+        self._record_id = record_id
+        self._external = external
+        self._ext = ext
+        self._trigger = checked_trigger
+        self._apply_layout_rules = apply_layout_rules
+        self._fields = as_sent
+        self._fields_json = fields_json
 
 
 Operation = Link | Delink | UpdateRecord

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
-from ._merge import Part
+from ._merge import Answered, Part
 
-#: ``(input position, position in the part)`` for each operation a part answers
-Where = Iterable[tuple[int, int]]
-Consume = Callable[[Part, Where], None]
+Consume = Callable[[Part, Answered], None]
 
 
 class Outbox:
     def __init__(self, limit: int, consume: Consume | None = None) -> None:
         self._limit = limit
         self._consume = consume
-        self._queue: deque[tuple[Part, list[tuple[int, int]]]] = deque()
+        self._queue: deque[tuple[Part, Answered]] = deque()
         self._queued = 0  # results in the queue
         self._promised = 0  # results the calls under way will put (reserved by room())
         self._closed = False
@@ -56,15 +54,14 @@ class Outbox:
             self._promised -= count
             _wake(self._wake_reader)
 
-    def put(self, part: Part, where: Where, promised: int = 0) -> None:
+    def put(self, part: Part, answered: Answered, promised: int = 0) -> None:
         """Hand over results (never blocks); ``promised``: how many :meth:`room` reserved."""
         if self._consume is not None:
-            self._consume(part, where)
+            self._consume(part, answered)
             return
-        entries = list(where)
         self._promised -= promised
-        self._queued += len(entries)
-        self._queue.append((part, entries))
+        self._queued += len(answered)
+        self._queue.append((part, answered))
         _wake(self._wake_consumer)
 
     def close(self) -> None:
@@ -72,7 +69,7 @@ class Outbox:
         self._closed = True
         _wake(self._wake_consumer)
 
-    async def get(self) -> tuple[Part, list[tuple[int, int]]] | None:
+    async def get(self) -> tuple[Part, Answered] | None:
         """The next results, oldest first; ``None`` once closed and empty."""
         while not self._queue:
             if self._closed:

@@ -7,10 +7,9 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol, overload
 
-import attrs
-
 from ._exceptions import OperationsFailedError
 from ._ops import Operation
+from ._values import Value, field
 
 SUCCESS = "success"
 ERROR = "error"
@@ -32,8 +31,7 @@ LIMITER_UNAVAILABLE = "LIMITER_UNAVAILABLE"  # the shared limiter (Redis) gave n
 NOT_SENT_CREDITS = "not sent: the org's API credits for the day are spent"
 
 
-@attrs.frozen
-class Result:
+class Result(Value):
     """What happened to one input operation.
 
     ``status`` is ``"success"`` or ``"error"``; ``code``, ``message`` and ``details`` are
@@ -42,23 +40,47 @@ class Result:
     HTTP requests made for the call that carried it (0 if it was never sent).
     """
 
-    op: Operation
-    status: str
-    code: str
-    message: str
-    details: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
-    http_status: int | None = None
-    attempts: int = 0
+    __slots__ = ("_attempts", "_code", "_details", "_http_status", "_message", "_op", "_status")
+    __match_args__ = ("op", "status", "code", "message", "details", "http_status", "attempts")
+    _FIELDS = __match_args__
+
+    op: Operation = field("op")
+    status: str = field("status")
+    code: str = field("code")
+    message: str = field("message")
+    details: Mapping[str, Any] = field("details")
+    http_status: int | None = field("http_status")
+    attempts: int = field("attempts")
+
+    def __init__(
+        self,
+        op: Operation,
+        status: str,
+        code: str,
+        message: str,
+        details: Mapping[str, Any] | None = None,
+        http_status: int | None = None,
+        attempts: int = 0,
+    ) -> None:
+        self._op = op
+        self._status = status
+        self._code = code
+        self._message = message
+        self._details = {} if details is None else details
+        self._http_status = http_status
+        self._attempts = attempts
 
     @property
     def ok(self) -> bool:
-        return self.status == SUCCESS
+        return self._status == SUCCESS
 
 
 class Part(Protocol):
     """Results of several operations, built when asked for (see ``_merge``)."""
 
     def ok(self, position: int) -> bool: ...
+
+    def compact(self) -> None: ...
 
     def code(self, position: int) -> str: ...
 
@@ -123,9 +145,11 @@ class Report:
 
     __slots__ = ("_results", "_succeeded", "calls")
 
-    def __init__(self, results: Sequence[Result], calls: int = 0) -> None:
+    def __init__(
+        self, results: Sequence[Result], calls: int = 0, *, succeeded: int | None = None
+    ) -> None:
         self._results = results
-        self._succeeded: int | None = None
+        self._succeeded = succeeded  # counted as results came, or when first asked
         #: HTTP requests made (each spends one of the org's API credits)
         self.calls = calls
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from itertools import islice
+from typing import Any
 
 from ._batching import Batcher, Chunk
 from ._calls import CallOutcome, Stop
 from ._exceptions import InvalidOperationError
-from ._merge import ChunkPart, Failed, ListPart, Part, entries
+from ._merge import Answered, ChunkPart, Failed, ListPart, Part, answered
 from ._ops import OPERATION_TYPES, Operation
 from ._outbox import Outbox
 from ._report import CANCELLED, CLIENT_ERROR, NOT_ATTEMPTED
@@ -32,8 +34,6 @@ log = logging.getLogger("zcrm_related_async")
 
 Operations = Iterable[Operation] | AsyncIterable[Operation]
 SendChunk = Callable[[Chunk, "Scheduler"], Awaitable[CallOutcome]]
-#: told of every part put into the outbox, with the input positions it answers
-Tally = Callable[[Part, Iterable[int]], None]
 
 NOT_SENT_CANCELLED = Failed(NOT_ATTEMPTED, "not sent: the job was cancelled")
 NOT_SENT_STOPPED = Failed(NOT_ATTEMPTED, "not sent: the job was stopped")
@@ -43,6 +43,7 @@ _IN_FLIGHT_CANCELLED = Failed(
 )
 #: A plain iterable is read this many operations at a time between turns of the event loop.
 READ_BATCH = 512
+_TYPES = frozenset(OPERATION_TYPES)
 
 
 def check_operations(ops: object) -> None:
@@ -89,12 +90,15 @@ class Scheduler:
         max_pending: int,
         outbox: Outbox,
         credit_budget: int | None = None,
-        tally: Tally | None = None,
+        by_code: Counter[str] | None = None,
     ):
         self._batcher = batcher
         self._send = send
         self._outbox = outbox
-        self._tally = tally
+        #: every result's code is counted here as it is put (the client's stats)
+        self._by_code: Counter[str] = Counter() if by_code is None else by_code
+        #: results put that are successes
+        self.succeeded = 0
         self._room = asyncio.Semaphore(max_pending)
         self._tasks: dict[asyncio.Task[None], Chunk] = {}
         self._task_of: dict[int, asyncio.Task[None]] = {}  # id(chunk) -> its task, while running
@@ -161,7 +165,7 @@ class Scheduler:
             left = list(self._ready) + self._batcher.flush()
             self._ready.clear()
             for chunk in left:
-                self._put(ChunkPart(chunk, not_sent, None, chunk.attempts), chunk, False)
+                self._put(ChunkPart(chunk, not_sent, None, chunk.attempts), answered(chunk), False)
         self.close_unread(ops, not_sent)
         await self._drain(cancelled)
         if failure is not None:
@@ -173,45 +177,75 @@ class Scheduler:
         if isinstance(ops, (list, tuple)) and self.read < len(ops):
             rest = ListPart(outcome, list(ops[self.read :]))
             start, self.read = self.read, len(ops)
-            self._put(rest, None, False, ((start + i, i) for i in range(len(rest.ops))))
+            self._put(rest, Answered(list(range(start, len(ops)))), False)
 
     async def _read(self, ops: Operations) -> None:
-        # No async generator around a plain iterable (it costs per operation), and a turn of
-        # the loop every READ_BATCH operations of either kind: reading must not stall the loop.
-        batch = READ_BATCH
+        # A plain iterable is read READ_BATCH operations at a time, each batch grouped in one
+        # call (the per-record cost of a job is mostly here), with a turn of the loop between
+        # batches: reading must not stall the loop. No async generator around it (it costs per
+        # operation). An async iterable, or any input once the job sends nothing more, is
+        # taken one operation at a time.
         if isinstance(ops, AsyncIterable):
+            count = 0
             async for op in ops:
-                if self._not_sent is not None:  # its result comes at once: room for it first
-                    await self._outbox.room(1)
-                ready = self._take(op)
-                if ready:
-                    self._ready.extend(ready)
-                    await self._spawn_ready()
-                batch -= 1
-                if not batch:
-                    batch = READ_BATCH
+                await self._take_one(op)
+                count += 1
+                if count % READ_BATCH == 0:
                     await asyncio.sleep(0)
                 if self._stopping:
                     return
             return
-        for op in ops:
-            if self._not_sent is not None:  # its result comes at once: room for it first
-                await self._outbox.room(1)
-            ready = self._take(op)
-            if ready:
-                self._ready.extend(ready)
-                await self._spawn_ready()
-            batch -= 1
+        unread = iter(ops)
+        while self._not_sent is None:
+            batch: list[Any] = []
+            try:
+                batch.extend(islice(unread, READ_BATCH))
+            except BaseException:
+                # What came before the input's own error is carried out as it would have been
+                # one by one: its full chunks are sent, the rest reports NOT_ATTEMPTED.
+                await self._take_all(batch)
+                raise
             if not batch:
-                batch = READ_BATCH
+                return
+            await self._take_all(batch)
+            await asyncio.sleep(0)
+            if self._stopping:
+                return
+        for count, op in enumerate(unread, 1):
+            await self._take_one(op)
+            if count % READ_BATCH == 0:
                 await asyncio.sleep(0)
             if self._stopping:
                 return
 
+    async def _take_one(self, op: object) -> None:
+        if self._not_sent is not None:  # its result comes at once: room for it first
+            await self._outbox.room(1)
+        ready = self._take(op)
+        if ready:
+            self._ready.extend(ready)
+            await self._spawn_ready()
+
+    async def _take_all(self, batch: list[Any]) -> None:
+        """Group a batch read while the job sends, and hand its full chunks to calls; a bad
+        item raises once those before it are taken."""
+        first = self.read
+        bad: list[Any] = []
+        if not _TYPES.issuperset(map(type, batch)):
+            at = next(i for i, op in enumerate(batch) if type(op) not in OPERATION_TYPES)
+            batch, bad = batch[:at], batch[at:]
+        self.read = first + len(batch)
+        ready = self._batcher.add_all(first, batch)
+        if ready:
+            self._ready.extend(ready)
+            await self._spawn_ready()
+        if bad:
+            check_operation(bad[0], self.read)  # raises, naming it and its position
+
     def _take(self, op: object) -> list[Chunk]:
         index = self.read
-        checked = check_operation(op, index)
-        self.read += 1
+        checked: Operation = op if type(op) in OPERATION_TYPES else check_operation(op, index)  # type: ignore[assignment]
+        self.read = index + 1
         if self._not_sent is None:
             return self._batcher.add(index, checked)
         # The job sends nothing more (spent credits, budget): what is read still gets a result.
@@ -219,7 +253,7 @@ class Scheduler:
         if late is None or late.code(0) != self._not_sent.code:
             late = self._late = ListPart(self._not_sent)
         late.ops.append(checked)
-        self._put(late, None, True, ((index, len(late.ops) - 1),))
+        self._put(late, Answered([index], len(late.ops) - 1), True)
         return []
 
     async def _spawn_ready(self) -> None:
@@ -253,14 +287,10 @@ class Scheduler:
         if cancelled:
             raise asyncio.CancelledError
 
-    def _put(
-        self, part: Part, chunk: Chunk | None, promised: bool, where: Iterable[tuple[int, int]] = ()
-    ) -> None:
+    def _put(self, part: Part, answers: Answered, promised: bool) -> None:
         """Into the outbox; ``promised``: the room these results take was reserved."""
-        answered = list(entries(chunk)) if chunk is not None else list(where)
-        if self._tally is not None:
-            self._tally(part, (position for _, position in answered))
-        self._outbox.put(part, answered, len(answered) if promised else 0)
+        self.succeeded += part.tally(self._by_code, answers)
+        self._outbox.put(part, answers, len(answers) if promised else 0)
 
     async def _carry(self, chunk: Chunk) -> None:
         """The chunk's unit of work: exactly one outcome for each of its operations."""
@@ -289,4 +319,4 @@ class Scheduler:
             self._room.release()
             self._tasks.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
             self._task_of.pop(id(chunk), None)
-            self._put(part, chunk, True)
+            self._put(part, answered(chunk), True)

@@ -145,7 +145,7 @@ def test_duplicate_id_with_other_fields_starts_a_new_chunk_and_the_last_wins(
     assert rest[0].indices == [2]
     assert rest[0].duplicates == {}
     # the later call carries the later payload
-    assert rest[0].ops[0]._fields_json == second._fields_json  # type: ignore[union-attr]
+    assert rest[0].ops[0]._fields_json == second._fields_json
 
 
 def test_max_buffered_forces_the_oldest_group_out_unfilled() -> None:

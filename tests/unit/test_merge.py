@@ -19,7 +19,7 @@ from tests.unit.builders import (
 )
 from zcrm_related_async import Delink, Link, UpdateRecord
 from zcrm_related_async._batching import Chunk
-from zcrm_related_async._merge import ChunkPart, Failed, ListPart, chunk_results, entries
+from zcrm_related_async._merge import ChunkPart, Failed, ListPart, answered, chunk_results
 from zcrm_related_async._ops import Operation
 from zcrm_related_async._report import ERROR, NO_RESULT, SUCCESS, UNREADABLE_RESPONSE, Result
 from zcrm_related_async._wire import Answer, PerRecord, Unreadable, WholeCall, parse_response
@@ -162,9 +162,12 @@ def test_data_item_without_code_or_status_gives_a_clear_error_not_an_empty_code(
     assert result.code != ""
 
 
-def test_entries_list_every_input_with_its_position_in_the_chunk() -> None:
+def test_answered_lists_every_input_with_its_position_in_the_chunk() -> None:
     _, chunk = chunk_with_duplicates()
-    assert list(entries(chunk)) == [(0, 0), (3, 0), (1, 1), (4, 1), (5, 1), (2, 2)]
+    pairs = answered(chunk)
+    assert sorted(pairs) == [(0, 0), (1, 1), (2, 2), (3, 0), (4, 1), (5, 1)]
+    assert len(pairs) == 6
+    assert sorted(pairs.positions()) == [0, 0, 1, 1, 1, 2]
 
 
 def test_chunk_part_ok_and_code_agree_with_the_result() -> None:

@@ -435,3 +435,38 @@ def test_an_operation_copies_its_fields_so_a_reused_dict_changes_nothing(nested:
         assert first.fields is not None
         assert first.fields["Tags"] == [{"name": "a"}]
     assert first != second
+
+
+@pytest.mark.parametrize("make", EQUAL_PAIRS)
+def test_operations_survive_pickle_and_copy_and_match_by_field(make: Any) -> None:
+    import copy
+    import pickle
+
+    op = make()
+    for again in (pickle.loads(pickle.dumps(op)), copy.copy(op), copy.deepcopy(op)):
+        assert again == op
+        assert type(again) is type(op)
+    match op:
+        case Link(module, record_id):
+            assert (module, record_id) == (op.module, op.record_id)
+        case Delink(module, record_id) | UpdateRecord(module, record_id):
+            assert (module, record_id) == (op.module, op.record_id)
+
+
+def test_repr_names_every_public_field_and_no_private_one() -> None:
+    op = Link("Campaigns", "1", "Leads", "2", {"Member_Status": "Active"})
+    assert repr(op) == (
+        "Link(module='Campaigns', record_id='1', related_list='Leads', related_id='2', "
+        "fields={'Member_Status': 'Active'}, external=None)"
+    )
+
+
+@pytest.mark.parametrize("value", [True, 1, 1.0, "1", None, 0, False, -0.0, 0.0])
+def test_equal_looking_field_values_are_encoded_as_themselves(value: Any) -> None:
+    # The encoding cache is keyed by content; True == 1 == 1.0 in Python, not in JSON.
+    for other in (True, 1, 1.0, "1", None, 0, False, -0.0, 0.0):
+        Link("Campaigns", "1", "Leads", "2", {"A": other})  # fill the cache with lookalikes
+    op = Link("Campaigns", "1", "Leads", "2", {"A": value})
+    assert op._fields_json == json.dumps({"A": value}, separators=(",", ":")).encode()
+    assert op.fields is not None
+    assert type(op.fields["A"]) is type(value)

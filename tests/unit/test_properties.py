@@ -70,7 +70,7 @@ def run(ops: list[Operation], chunk_size: int, max_buffered: int) -> list[Chunk]
 
 
 def payload(op: Operation) -> bytes | None:
-    return None if type(op) is Delink else op._fields_json  # type: ignore[union-attr]
+    return None if type(op) is Delink else op._fields_json
 
 
 @settings(max_examples=300, deadline=None)

@@ -139,7 +139,7 @@ def batch(ops: list[Operation], chunk_size: int, max_buffered: int) -> list[Chun
 
 def fields_of(op: Operation) -> dict[str, Any]:
     """The fields an operation sends, as JSON decodes them."""
-    encoded = None if type(op) is Delink else op._fields_json  # type: ignore[union-attr]
+    encoded = None if type(op) is Delink else op._fields_json
     return {} if encoded is None else dict(json.loads(encoded))
 
 
