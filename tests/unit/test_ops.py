@@ -470,3 +470,34 @@ def test_equal_looking_field_values_are_encoded_as_themselves(value: Any) -> Non
     assert op._fields_json == json.dumps({"A": value}, separators=(",", ":")).encode()
     assert op.fields is not None
     assert type(op.fields["A"]) is type(value)
+
+
+@pytest.mark.parametrize("kind", [Link, Delink])
+def test_a_bad_id_after_good_operations_of_the_same_parent_still_raises(kind: Any) -> None:
+    # A parent's module, list and id are checked once and remembered: what comes after them
+    # is checked all the same.
+    kind("Campaigns", "1", "Leads", "2")
+    with pytest.raises(InvalidOperationError, match="related_id"):
+        kind("Campaigns", "1", "Leads", "2x")
+    with pytest.raises(InvalidOperationError, match="related_list"):
+        kind("Campaigns", "1", "Lea ds", "2")
+    with pytest.raises(InvalidOperationError, match="record_id"):
+        kind("Campaigns", "1 ", "Leads", "2")
+    assert kind("Campaigns", "1", "Leads", "3").related_id == "3"
+
+
+def test_a_constant_fields_dict_changed_in_place_is_encoded_anew() -> None:
+    fields: dict[str, Any] = {"Member_Status": "Active"}
+    first = Link("Campaigns", "1", "Leads", "2", fields)
+    fields["Member_Status"] = "Invited"  # the same dict object, another value
+    second = Link("Campaigns", "1", "Leads", "3", fields)
+    fields["Member_Status"] = True
+    third = Link("Campaigns", "1", "Leads", "4", fields)
+    assert first._fields_json == b'{"Member_Status":"Active"}'
+    assert second._fields_json == b'{"Member_Status":"Invited"}'
+    assert third._fields_json == b'{"Member_Status":true}'
+    assert [op.fields for op in (first, second, third)] == [
+        {"Member_Status": "Active"},
+        {"Member_Status": "Invited"},
+        {"Member_Status": True},
+    ]
