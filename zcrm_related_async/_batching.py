@@ -10,7 +10,8 @@ answer given to each duplicate. Because the input may be a stream of millions, a
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Any
+from itertools import groupby
+from operator import attrgetter
 
 import attrs
 
@@ -20,12 +21,15 @@ GroupKey = tuple[Hashable, ...]
 
 
 def group_key(op: Operation) -> GroupKey:
-    """What operations must share to travel in one call."""
-    if isinstance(op, UpdateRecord):
-        return ("update", op.module, op.external, op.trigger, op.apply_layout_rules)
-    # A link's or a delink's: ("link" or "delink", module, record id, related list, external),
-    # made when it was, one object shared by a parent's operations.
+    """What operations must share to travel in one call: ``("link" or "delink", module, record
+    id, related list, external)``, or ``("update", module, external, trigger, layout rules)``.
+    Made with the operation; a parent's links (or delinks) share one key object."""
     return op._group
+
+
+_GROUP = attrgetter("_group")
+_RELATED_ID = attrgetter("_related_id")
+_RECORD_ID = attrgetter("_record_id")
 
 
 def item_key(op: Operation) -> str:
@@ -82,11 +86,6 @@ class Batcher:
         self._max_buffered = max(max_buffered, chunk_size)
         self._open: dict[GroupKey, Chunk] = {}
         self._buffered = 0
-        # The chunk the last operation went to, and its key: input comes parent by parent, and
-        # a parent's operations share one key object, so the next one mostly goes to the same
-        # chunk, found without a lookup.
-        self._last: Chunk | None = None
-        self._last_key: GroupKey | None = None
 
     @property
     def buffered(self) -> int:
@@ -99,55 +98,70 @@ class Batcher:
 
     def add_all(self, first: int, ops: Sequence[Operation]) -> list[Chunk]:
         """Take ``ops``, at input positions ``first``, ``first + 1`` ...; return the chunks
-        now ready. One call for many operations: this loop is the per-record cost of
-        grouping, so it keeps everything in locals."""
-        ready = NOTHING
-        chunk = self._last
-        last_key = self._last_key
+        now ready. Input mostly comes parent by parent: each run of one group is taken in
+        bulk (in C), one operation at a time only where an id repeats."""
+        ready: list[Chunk] = []
+        index = first
+        for key, members in groupby(ops, _GROUP):
+            run = list(members)
+            ident = _RECORD_ID if key[0] == "update" else _RELATED_ID
+            self._add_run(key, index, run, list(map(ident, run)), ready)
+            index += len(run)
+            while self._buffered > self._max_buffered:  # the oldest group goes out unfilled
+                ready.append(self._close(next(iter(self._open))))
+        return ready or NOTHING
+
+    def _add_run(
+        self, key: GroupKey, index: int, run: list[Operation], ids: list[str], ready: list[Chunk]
+    ) -> None:
         size = self._chunk_size
-        index = first - 1
-        for op in ops:
-            index += 1
-            this: Any = op
-            if type(op) is UpdateRecord:
-                key = group_key(op)
-                ident = this._record_id
-            else:
-                key = this._group  # one object for a parent's operations, mostly
-                ident = this._related_id
-            if chunk is None or key is not last_key:
-                chunk = self._open.get(key)
-                if chunk is None:
-                    chunk = self._open[key] = Chunk(key)
-                last_key = key
+        chunk = self._open.get(key)
+        while run:
+            if chunk is None:
+                chunk = self._open[key] = Chunk(key)
+            room = size - len(chunk.ops)
+            taken, taken_ids = run[:room], ids[:room]
             positions = chunk.positions
-            position = positions.get(ident)
-            if position is not None:
-                if _same_payload(chunk.ops[position], op):
-                    chunk.duplicates.setdefault(position, []).append(index)
-                    continue
-                # Same id, other fields: a later call carries it, sent only once the earlier
-                # one is done, so the last one asked for wins.
-                earlier = self._close(chunk.key)
-                ready = [*ready, earlier]
-                chunk = self._open[earlier.key] = Chunk(earlier.key, after=earlier)
-                positions = chunk.positions
-            chunk_ops = chunk.ops
-            positions[ident] = len(chunk_ops)
-            chunk_ops.append(op)
-            chunk.indices.append(index)
-            self._buffered += 1
-            if len(chunk_ops) >= size:
-                ready = [*ready, self._close(chunk.key)]
+            if len(set(taken_ids)) < len(taken_ids) or not positions.keys().isdisjoint(taken_ids):
+                for offset, op in enumerate(run):  # an id repeats: one at a time, from here
+                    chunk = self._add_one(key, index + offset, op, ids[offset], ready)
+                return
+            start = len(chunk.ops)
+            positions.update(zip(taken_ids, range(start, start + len(taken)), strict=True))
+            chunk.ops += taken
+            chunk.indices += range(index, index + len(taken))
+            self._buffered += len(taken)
+            if len(chunk.ops) >= size:
+                ready.append(self._close(key))
                 chunk = None
-            elif self._buffered > self._max_buffered:
-                oldest = self._close(next(iter(self._open)))
-                ready = [*ready, oldest]
-                if oldest is chunk:
-                    chunk = None
-        self._last = chunk
-        self._last_key = last_key
-        return ready
+            run, ids = run[room:], ids[room:]
+            index += len(taken)
+
+    def _add_one(
+        self, key: GroupKey, index: int, op: Operation, ident: str, ready: list[Chunk]
+    ) -> Chunk | None:
+        """One operation whose id may repeat; returns its group's open chunk, if any."""
+        chunk = self._open.get(key)
+        if chunk is None:
+            chunk = self._open[key] = Chunk(key)
+        position = chunk.positions.get(ident)
+        if position is not None:
+            if _same_payload(chunk.ops[position], op):
+                chunk.duplicates.setdefault(position, []).append(index)
+                return chunk
+            # Same id, other fields: a later call carries it, sent only once the earlier one is
+            # done, so the last one asked for wins.
+            earlier = self._close(key)
+            ready.append(earlier)
+            chunk = self._open[key] = Chunk(key, after=earlier)
+        chunk.positions[ident] = len(chunk.ops)
+        chunk.ops.append(op)
+        chunk.indices.append(index)
+        self._buffered += 1
+        if len(chunk.ops) >= self._chunk_size:
+            ready.append(self._close(key))
+            return None
+        return chunk
 
     def flush(self) -> list[Chunk]:
         """Every unfilled chunk, oldest first; the batcher is empty afterwards."""
@@ -155,7 +169,5 @@ class Batcher:
 
     def _close(self, key: GroupKey) -> Chunk:
         chunk = self._open.pop(key)
-        if chunk is self._last:  # (add_all keeps its own until it returns)
-            self._last = None
         self._buffered -= len(chunk.ops)
         return chunk

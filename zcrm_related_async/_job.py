@@ -199,8 +199,7 @@ class ResultStream(AsyncIterator[tuple[int, Result]]):
 
     def __init__(self, job: Job) -> None:
         self._job = job
-        self._part: Part | None = None
-        self._entries: list[tuple[int, int]] = []
+        self._entries: list[tuple[int, Result]] = []
         self._next = 0
 
     def __aiter__(self) -> ResultStream:
@@ -210,8 +209,7 @@ class ResultStream(AsyncIterator[tuple[int, Result]]):
         entries, at = self._entries, self._next
         if at < len(entries):  # the usual case: the rest of a call's results, no await
             self._next = at + 1
-            index, position = entries[at]
-            return index, self._part.result(position)  # type: ignore[union-attr]
+            return entries[at]
         return await self._refill()
 
     async def _refill(self) -> tuple[int, Result]:
@@ -224,12 +222,11 @@ class ResultStream(AsyncIterator[tuple[int, Result]]):
             if got is None:  # the job is over: raise what ended it, if anything did
                 await self._job._outcome()
                 raise StopAsyncIteration
-            self._part, self._entries = got[0], list(got[1])
+            part, answered = got
+            self._entries = part.results(answered)  # a call's results, made at once
             self._next = 0
-        index, position = self._entries[self._next]
         self._next += 1
-        assert self._part is not None
-        return index, self._part.result(position)
+        return self._entries[self._next - 1]
 
     def stop(self) -> None:
         """Stop gracefully (see :meth:`Job.stop`): the stream still yields the results of the

@@ -192,6 +192,29 @@ class ChunkPart:
             self._attempts,
         )
 
+    def results(self, answered: Answered) -> list[tuple[int, Result]]:
+        """``(input position, result)`` for each input operation ``answered``, at once: a
+        stream's results (the operations still held). One answer for all is the usual case,
+        built in one comprehension."""
+        answer = self._answers
+        ops = self._ops
+        if type(answer) is not Answer or ops is None or answered.extra or answered.offset:
+            return [(index, self.result(position)) for index, position in answered]
+        status = SUCCESS if answer.ok else ERROR
+        code, message, details = answer.code, answer.message, answer.details
+        http_status, attempts = self._http_status, self._attempts
+        if details is not None:
+            return [
+                (i, Result(op, status, code, message, details, http_status, attempts))
+                for i, op in zip(answered.indices, ops, strict=True)
+            ]
+        key = self._key_field
+        ids = map(_RECORD_ID if type(ops[0]) is UpdateRecord else _RELATED_ID, ops)
+        return [
+            (i, Result(op, status, code, message, {key: ident}, http_status, attempts))
+            for i, op, ident in zip(answered.indices, ops, ids, strict=True)
+        ]
+
 
 class ListPart:
     """Operations that share one outcome without a call (not sent: job stopped early)."""
@@ -214,6 +237,9 @@ class ListPart:
     def tally(self, counts: Counter[str], answered: Answered) -> int:
         counts[self._failed.code] += len(answered)
         return 0
+
+    def results(self, answered: Answered) -> list[tuple[int, Result]]:
+        return [(index, self.result(position)) for index, position in answered]
 
     def result(self, position: int, op: Operation | None = None) -> Result:
         given = self.ops[position] if op is None else op

@@ -327,6 +327,7 @@ class UpdateRecord(Value):
         "_external",
         "_fields",
         "_fields_json",
+        "_group",
         "_module",
         "_record_id",
         "_trigger",
@@ -342,6 +343,7 @@ class UpdateRecord(Value):
     apply_layout_rules: bool = field("apply_layout_rules")
     _ext: External | None
     _fields_json: bytes | None
+    _group: tuple[Any, ...]
 
     def __init__(
         self,
@@ -375,6 +377,7 @@ class UpdateRecord(Value):
         self._apply_layout_rules = apply_layout_rules
         self._fields = as_sent
         self._fields_json = fields_json
+        self._group = ("update", module, external, checked_trigger, apply_layout_rules)
 
 
 Operation = Link | Delink | UpdateRecord
