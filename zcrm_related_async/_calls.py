@@ -16,8 +16,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
-from typing import Protocol
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, Protocol, TypeVar, cast
 
 import aiohttp
 import attrs
@@ -62,7 +62,7 @@ from ._retry import (
 )
 from ._stats import ClientCounters, RequestCount
 from ._transport import RawResponse, TransportError, send, url
-from ._wire import Parsed, PerRecord, WholeCall, build_request, parse_response
+from ._wire import Parsed, PerRecord, Request, WholeCall, build_request, parse_response
 
 log = logging.getLogger("zcrm_related_async")
 
@@ -98,6 +98,36 @@ class CallOutcome:
 
     part: ChunkPart
     stop: Stop | None = None
+
+
+A = TypeVar("A")
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Answers(Protocol[A, T_co]):
+    """What one kind of request makes of Zoho's answers (``A``, parsed) and of how its tries
+    ended (``T_co``): the one part a chunk's call and a page's read do not share."""
+
+    def parse(self, chunk: Chunk, raw: RawResponse) -> A:
+        """One answer, read."""
+
+    def verdict(self, raw: RawResponse, parsed: A) -> Verdict:
+        """What the answer calls for (``RETRY`` only for an error answer, a ``Parsed``)."""
+
+    def final(self, chunk: Chunk, parsed: A, status: int, verdict: Verdict) -> T_co:
+        """Zoho's answer stands."""
+
+    def failed(self, chunk: Chunk, outcome: Parsed | Failed, status: int | None) -> T_co:
+        """The tries ran out, Zoho stayed down, or the job sends nothing more."""
+
+    def refused(
+        self,
+        chunk: Chunk,
+        error: AuthError | ClientClosedError,
+        last: tuple[Parsed | Failed, int | None] | None,
+    ) -> T_co:
+        """No token could be had, or the client closed; ``last``: the last transient failure."""
 
 
 class _Held(Exception):
@@ -226,10 +256,18 @@ class ChunkSender:
         if status is not None:
             self.counters.by_status[status] += 1
 
-    async def send(self, chunk: Chunk, gate: Gate) -> CallOutcome:
-        """Carry ``chunk`` through its tries; returns its outcome, never raises but for
-        cancellation (or a bug, which the job's unit of work turns into ``CLIENT_ERROR``)."""
-        request = build_request(self.version, chunk)
+    def send(self, chunk: Chunk, gate: Gate) -> Coroutine[Any, Any, CallOutcome]:
+        """Carry ``chunk`` through its tries; the coroutine returns its outcome, never raises
+        but for cancellation (or a bug, which the job's unit of work turns into
+        ``CLIENT_ERROR``). Not itself a coroutine: one frame a chunk, not two, on a hot path."""
+        return self.carry(chunk, gate, build_request(self.version, chunk), _CHUNK_ANSWERS)
+
+    async def carry(self, chunk: Chunk, gate: Gate, request: Request, answers: Answers[A, T]) -> T:
+        """Carry one request through its tries: the outage gate before each, a token replay
+        after each refusal of the token, a wait (``RetryBudget``) after each transient
+        failure. ``answers`` reads each answer and turns how the tries ended into ``T``.
+
+        The one try loop there is: a chunk's call and a page's read both go through it."""
         target = url(self.api_domain + request.path)
         headers = {"Content-Type": "application/json"} if request.body is not None else {}
         if request.external:
@@ -256,7 +294,7 @@ class ChunkSender:
                     try:
                         probe = await self.outage.enter()
                     except OutageGaveUp as down:  # Zoho down for max_outage: give up
-                        return self._done(chunk, *down.outcome(last))
+                        return answers.failed(chunk, *down.outcome(last))
                     finally:
                         waited = time.monotonic() - waited
                         held += waited
@@ -271,21 +309,17 @@ class ChunkSender:
                     last = (Failed(exc.code, exc.message), None)
                 except LimiterUnavailableError as exc:  # nothing was sent: try again later
                     last = (Failed(LIMITER_UNAVAILABLE, str(exc)), None)
-                except AuthError as exc:
-                    return self._done(chunk, Failed(AUTH_FAILED, str(exc)), None)
                 except _NotSent as stopped:
                     # Tried before and stopped now: the last answer is the truth; never tried:
                     # not sent.
                     outcome, status = last if last is not None else (stopped.outcome, None)
-                    return self._done(chunk, outcome, status)
-                except ClientClosedError as error:
-                    stop = _closed(error)
-                    outcome, status = last if last is not None else (stop.failed, None)
-                    return self._done(chunk, outcome, status, stop)
+                    return answers.failed(chunk, outcome, status)
+                except (AuthError, ClientClosedError) as error:
+                    return answers.refused(chunk, error, last)
                 else:
                     self._note_credits(raw.headers)
-                    parsed = parse_response(raw.body, chunk)
-                    verdict = classify(raw.status, parsed, raw.headers)
+                    parsed = answers.parse(chunk, raw)
+                    verdict = answers.verdict(raw, parsed)
                     if verdict is not Verdict.RETRY:
                         self._settle(chunk, None, raw.status, probe)  # Zoho answered
                         probe = False
@@ -298,16 +332,17 @@ class ChunkSender:
                                 await self.auth.invalidate(token)
                                 and await self.auth.token() not in rejected
                             )
-                        except AuthError as exc:
-                            return self._done(chunk, Failed(AUTH_FAILED, str(exc)), None)
+                        except AuthError as error:
+                            return answers.refused(chunk, error, None)
                         if fresh:
                             replays += 1
                             continue
                     if verdict is not Verdict.RETRY:
-                        return self._final(chunk, parsed, raw.status, verdict)
+                        return answers.final(chunk, parsed, raw.status, verdict)
                     if raw.status == 429:
                         self.counters.throttled += 1
-                    last = (parsed, raw.status)
+                    # Only an error answer is ever worth retrying, and those are all Parsed.
+                    last = (cast(Parsed, parsed), raw.status)
                     retry_after = parse_retry_after(raw.headers.get("Retry-After"), time.time())
                 # A transient failure: while Zoho is down it costs no try (wait at the gate).
                 not_counted = self._settle(chunk, last[0], last[1], probe)
@@ -317,7 +352,7 @@ class ChunkSender:
                 tries.tries += 1
                 wait = tries.next_wait(time.monotonic() - held, retry_after)
                 if wait is None:  # the tries ran out: the last transient failure is the outcome
-                    return self._done(chunk, *last)
+                    return answers.failed(chunk, *last)
                 self.counters.retries += 1
                 replays = 0
                 rejected.clear()
@@ -340,20 +375,6 @@ class ChunkSender:
             return False
         return self.outage.failed(chunk, failure, probe)
 
-    def _final(self, chunk: Chunk, parsed: Parsed, status: int, verdict: Verdict) -> CallOutcome:
-        if verdict is Verdict.CREDITS_EXHAUSTED:
-            message = parsed.answer.message if isinstance(parsed, WholeCall) else ""
-            failed = Failed(API_CREDITS_EXHAUSTED, message or NOT_SENT_CREDITS)
-            return self._done(chunk, failed, status, _CREDITS_SPENT)
-        if status == 413 and not isinstance(parsed, PerRecord):
-            return self._done(chunk, _TOO_LARGE, status)
-        return self._done(chunk, parsed, status)
-
-    def _done(
-        self, chunk: Chunk, outcome: Parsed | Failed, status: int | None, stop: Stop | None = None
-    ) -> CallOutcome:
-        return CallOutcome(ChunkPart(chunk, outcome, status, chunk.attempts), stop)
-
     def _note_credits(self, headers: Mapping[str, str]) -> None:
         remaining = parse_credits_remaining(headers.get(CREDITS_HEADER))
         if remaining is not None:
@@ -369,6 +390,50 @@ _CREDITS_SPENT = Stop(
 
 def _closed(error: ClientClosedError) -> Stop:
     return Stop(Failed(NOT_ATTEMPTED, f"not sent: {error}"), ClientClosedError, str(error))
+
+
+class _ChunkAnswers:
+    """A chunk's call: every end is a :class:`CallOutcome`, never an exception."""
+
+    def parse(self, chunk: Chunk, raw: RawResponse) -> Parsed:
+        return parse_response(raw.body, chunk)
+
+    def verdict(self, raw: RawResponse, parsed: Parsed) -> Verdict:
+        return classify(raw.status, parsed, raw.headers)
+
+    def final(self, chunk: Chunk, parsed: Parsed, status: int, verdict: Verdict) -> CallOutcome:
+        if verdict is Verdict.CREDITS_EXHAUSTED:
+            message = parsed.answer.message if isinstance(parsed, WholeCall) else ""
+            failed = Failed(API_CREDITS_EXHAUSTED, message or NOT_SENT_CREDITS)
+            return _done(chunk, failed, status, _CREDITS_SPENT)
+        if status == 413 and not isinstance(parsed, PerRecord):
+            return _done(chunk, _TOO_LARGE, status)
+        return _done(chunk, parsed, status)
+
+    def failed(self, chunk: Chunk, outcome: Parsed | Failed, status: int | None) -> CallOutcome:
+        return _done(chunk, outcome, status)
+
+    def refused(
+        self,
+        chunk: Chunk,
+        error: AuthError | ClientClosedError,
+        last: tuple[Parsed | Failed, int | None] | None,
+    ) -> CallOutcome:
+        if isinstance(error, AuthError):
+            return _done(chunk, Failed(AUTH_FAILED, str(error)), None)
+        stop = _closed(error)
+        # Tried before: the last answer is the truth; never tried: not sent.
+        outcome, status = last if last is not None else (stop.failed, None)
+        return _done(chunk, outcome, status, stop)
+
+
+_CHUNK_ANSWERS = _ChunkAnswers()
+
+
+def _done(
+    chunk: Chunk, outcome: Parsed | Failed, status: int | None, stop: Stop | None = None
+) -> CallOutcome:
+    return CallOutcome(ChunkPart(chunk, outcome, status, chunk.attempts), stop)
 
 
 def _log_retry(
