@@ -23,6 +23,7 @@ from ._ops import Delink, parse_external
 from ._pages import Page, page_path, parse_page
 from ._report import API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS, UNREADABLE_RESPONSE
 from ._retry import Verdict, classify
+from ._sets import Reader
 from ._stats import RequestCount
 from ._transport import RawResponse
 from ._wire import Parsed, Request, Unreadable, WholeCall
@@ -79,6 +80,19 @@ async def read_related(
             return
         token = got.info.next_page_token
         page += 1
+
+
+def reader(
+    sender: ChunkSender, module: str, record_id: str, related_list: str, external: str | None
+) -> Reader:
+    """What ``set_related`` reads one parent's list with: ``"id"`` and the fields it asks."""
+
+    def read(fields: tuple[str, ...], count: RequestCount) -> AsyncIterator[dict[str, Any]]:
+        return read_related(
+            sender, module, record_id, related_list, ("id", *fields), external, count
+        )
+
+    return read
 
 
 async def _read_page(
