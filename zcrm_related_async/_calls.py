@@ -8,6 +8,10 @@ Each failed try is one of two kinds. *Transient*: the answer says nothing about 
 (``Verdict.RETRY``: a 5xx, a concurrency 429, a lost or unreadable answer, no slot from a shared
 limiter); the chunk waits (``RetryBudget``) and tries again, and only when its tries run out
 does the last failure become its outcome. *Final*: Zoho's answer stands for the records.
+
+A page's read of a related list goes through the same loop (``ChunkSender.carry``); only
+what its answers mean and what its tries end in differ (``Answers``: ``_call_outcome`` for a
+chunk, ``_read`` for a page).
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from yarl import URL
 
 from ._auth import Auth
 from ._batching import Chunk
+from ._call_outcome import CHUNK_ANSWERS
+from ._call_outcome import CallOutcome as CallOutcome  # the scheduler's and coalescer's
+from ._call_outcome import Stop as Stop
 from ._config import (
     BACKOFF_BASE,
     BACKOFF_CAP,
@@ -32,37 +39,22 @@ from ._config import (
     HEAVY_UPDATE_RECORDS,
     RETRY_AFTER_CAP,
 )
-from ._exceptions import (
-    AuthError,
-    ClientClosedError,
-    CreditsExhaustedError,
-    LimiterUnavailableError,
-    ZohoError,
-)
+from ._exceptions import AuthError, ClientClosedError, LimiterUnavailableError
 from ._limiter import AdaptiveWindow, Limiter, LocalLimiter
-from ._merge import ChunkPart, Failed
+from ._merge import Failed
 from ._ops import UpdateRecord
 from ._outage import OutageGate, OutageGaveUp, transient
-from ._report import (
-    API_CREDITS_EXHAUSTED,
-    AUTH_FAILED,
-    LIMITER_UNAVAILABLE,
-    NOT_ATTEMPTED,
-    NOT_SENT_CREDITS,
-    REQUEST_TOO_LARGE,
-    Report,
-)
+from ._report import LIMITER_UNAVAILABLE
 from ._retry import (
     CREDITS_HEADER,
     RetryBudget,
     Verdict,
-    classify,
     parse_credits_remaining,
     parse_retry_after,
 )
 from ._stats import ClientCounters, RequestCount
 from ._transport import RawResponse, TransportError, send, url
-from ._wire import Parsed, PerRecord, Request, WholeCall, build_request, parse_response
+from ._wire import Parsed, Request, WholeCall, build_request
 
 log = logging.getLogger("zcrm_related_async")
 
@@ -70,7 +62,6 @@ log = logging.getLogger("zcrm_related_async")
 #: that try. More than one: in a fleet sharing a token, a replay may be the request that finds
 #: the next token dead (each death is refreshed once for everyone, so this bounds refreshes).
 _MAX_TOKEN_REPLAYS = 3
-_TOO_LARGE = Failed(REQUEST_TOO_LARGE, "Zoho refused the call as too large (HTTP 413)")
 
 
 class Gate(Protocol):
@@ -80,24 +71,6 @@ class Gate(Protocol):
 
     def admit(self) -> Failed | None:
         """``None``: send; otherwise why the job sends nothing more."""
-
-
-@attrs.frozen
-class Stop:
-    """Why a job sends nothing more: ``failed`` is the outcome of what it does not send, and
-    the job ends by raising ``error(message, report)``."""
-
-    failed: Failed
-    error: Callable[[str, Report], ZohoError]
-    message: str
-
-
-@attrs.frozen
-class CallOutcome:
-    """What became of one chunk after all its tries; ``stop``, if set, stops the whole job."""
-
-    part: ChunkPart
-    stop: Stop | None = None
 
 
 A = TypeVar("A")
@@ -260,7 +233,7 @@ class ChunkSender:
         """Carry ``chunk`` through its tries; the coroutine returns its outcome, never raises
         but for cancellation (or a bug, which the job's unit of work turns into
         ``CLIENT_ERROR``). Not itself a coroutine: one frame a chunk, not two, on a hot path."""
-        return self.carry(chunk, gate, build_request(self.version, chunk), _CHUNK_ANSWERS)
+        return self.carry(chunk, gate, build_request(self.version, chunk), CHUNK_ANSWERS)
 
     async def carry(self, chunk: Chunk, gate: Gate, request: Request, answers: Answers[A, T]) -> T:
         """Carry one request through its tries: the outage gate before each, a token replay
@@ -379,61 +352,6 @@ class ChunkSender:
         remaining = parse_credits_remaining(headers.get(CREDITS_HEADER))
         if remaining is not None:
             self.credits_remaining = remaining
-
-
-_CREDITS_SPENT = Stop(
-    Failed(API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS),
-    CreditsExhaustedError,
-    "Zoho says the org's API credits for the day are spent",
-)
-
-
-def _closed(error: ClientClosedError) -> Stop:
-    return Stop(Failed(NOT_ATTEMPTED, f"not sent: {error}"), ClientClosedError, str(error))
-
-
-class _ChunkAnswers:
-    """A chunk's call: every end is a :class:`CallOutcome`, never an exception."""
-
-    def parse(self, chunk: Chunk, raw: RawResponse) -> Parsed:
-        return parse_response(raw.body, chunk)
-
-    def verdict(self, raw: RawResponse, parsed: Parsed) -> Verdict:
-        return classify(raw.status, parsed, raw.headers)
-
-    def final(self, chunk: Chunk, parsed: Parsed, status: int, verdict: Verdict) -> CallOutcome:
-        if verdict is Verdict.CREDITS_EXHAUSTED:
-            message = parsed.answer.message if isinstance(parsed, WholeCall) else ""
-            failed = Failed(API_CREDITS_EXHAUSTED, message or NOT_SENT_CREDITS)
-            return _done(chunk, failed, status, _CREDITS_SPENT)
-        if status == 413 and not isinstance(parsed, PerRecord):
-            return _done(chunk, _TOO_LARGE, status)
-        return _done(chunk, parsed, status)
-
-    def failed(self, chunk: Chunk, outcome: Parsed | Failed, status: int | None) -> CallOutcome:
-        return _done(chunk, outcome, status)
-
-    def refused(
-        self,
-        chunk: Chunk,
-        error: AuthError | ClientClosedError,
-        last: tuple[Parsed | Failed, int | None] | None,
-    ) -> CallOutcome:
-        if isinstance(error, AuthError):
-            return _done(chunk, Failed(AUTH_FAILED, str(error)), None)
-        stop = _closed(error)
-        # Tried before: the last answer is the truth; never tried: not sent.
-        outcome, status = last if last is not None else (stop.failed, None)
-        return _done(chunk, outcome, status, stop)
-
-
-_CHUNK_ANSWERS = _ChunkAnswers()
-
-
-def _done(
-    chunk: Chunk, outcome: Parsed | Failed, status: int | None, stop: Stop | None = None
-) -> CallOutcome:
-    return CallOutcome(ChunkPart(chunk, outcome, status, chunk.attempts), stop)
 
 
 def _log_retry(
