@@ -6,10 +6,45 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
+from ._config import MAX_CHUNK_SIZE
 from ._exceptions import ConfigurationError, InvalidOperationError
-from ._ops import Operation, parse_external
+from ._ops import Delink, Link, Operation, UpdateRecord, parse_external
 
 Related = Iterable["str | Mapping[str, Any]"]
+
+
+def check_settings(
+    *,
+    access_token: object,
+    auth: object,
+    chunk_size: object,
+    timeout: object,
+    max_tries: object,
+    max_retry_time: object,
+    backoff_base: object,
+    backoff_cap: object,
+    max_buffered: object,
+    max_outage: object,
+    linger: object,
+) -> None:
+    """Check an :class:`AsyncClient`'s settings, in the order it takes them."""
+    if (access_token is None) == (auth is None):
+        raise ConfigurationError("give exactly one of access_token= or auth=")
+    if (
+        isinstance(chunk_size, bool)
+        or not isinstance(chunk_size, int)
+        or not (1 <= chunk_size <= MAX_CHUNK_SIZE)
+    ):
+        raise ConfigurationError(f"chunk_size: expected 1 to 100, got {chunk_size!r}")
+    positive("timeout", timeout)
+    positive("max_tries", max_tries, int)
+    positive("max_retry_time", max_retry_time)
+    positive("backoff_base", backoff_base)
+    positive("backoff_cap", backoff_cap)
+    positive("max_buffered", max_buffered, int)
+    positive("max_outage", max_outage)
+    if isinstance(linger, bool) or not isinstance(linger, (int, float)) or linger < 0:
+        raise ConfigurationError(f"linger: expected seconds >= 0, got {linger!r}")
 
 
 def positive(name: str, value: object, kind: type = float) -> None:
@@ -60,3 +95,47 @@ def build(items: Iterable[Any], make: Any) -> Iterable[Operation]:
             "items", f"expected a list of items, got {type(items).__name__}"
         )
     return list(each()) if isinstance(items, Collection) else each()
+
+
+def links(
+    module: str, record_id: str, related_list: str, related: Related, external: str | None
+) -> Iterable[Operation]:
+    """``link()``'s items as :class:`Link` operations."""
+    key = related_key(external, module)
+
+    def make(item: str | Mapping[str, Any]) -> Link:
+        related_id, fields = split(item, key)
+        return Link(module, record_id, related_list, related_id, fields, external)
+
+    return build(related, make)
+
+
+def delinks(
+    module: str, record_id: str, related_list: str, related: Related, external: str | None
+) -> Iterable[Operation]:
+    """``delink()``'s items as :class:`Delink` operations (fields are ignored)."""
+    key = related_key(external, module)
+
+    def make(item: str | Mapping[str, Any]) -> Delink:
+        related_id, _ = split(item, key)
+        return Delink(module, record_id, related_list, related_id, external)
+
+    return build(related, make)
+
+
+def updates(
+    module: str,
+    records: Iterable[Mapping[str, Any]],
+    trigger: list[str] | None,
+    apply_layout_rules: bool,
+    external: str | None,
+) -> Iterable[Operation]:
+    """``update_records()``'s records as :class:`UpdateRecord` operations."""
+    ext = parse_external(external, module) if isinstance(external, str) else None
+    key = (ext.parent_field if ext else None) or "id"
+
+    def make(record: Mapping[str, Any]) -> UpdateRecord:
+        record_id, fields = split(record, key, need_fields=True)
+        return UpdateRecord(module, record_id, fields or {}, external, trigger, apply_layout_rules)
+
+    return build(records, make)

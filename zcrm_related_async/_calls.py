@@ -8,6 +8,10 @@ Each failed try is one of two kinds. *Transient*: the answer says nothing about 
 (``Verdict.RETRY``: a 5xx, a concurrency 429, a lost or unreadable answer, no slot from a shared
 limiter); the chunk waits (``RetryBudget``) and tries again, and only when its tries run out
 does the last failure become its outcome. *Final*: Zoho's answer stands for the records.
+
+A page's read of a related list goes through the same loop (``ChunkSender.carry``); only
+what its answers mean and what its tries end in differ (``Answers``: ``_call_outcome`` for a
+chunk, ``_read`` for a page).
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
-from typing import Protocol
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, Protocol, TypeVar, cast
 
 import aiohttp
 import attrs
@@ -25,6 +29,9 @@ from yarl import URL
 
 from ._auth import Auth
 from ._batching import Chunk
+from ._call_outcome import CHUNK_ANSWERS
+from ._call_outcome import CallOutcome as CallOutcome  # the scheduler's and coalescer's
+from ._call_outcome import Stop as Stop
 from ._config import (
     BACKOFF_BASE,
     BACKOFF_CAP,
@@ -32,37 +39,22 @@ from ._config import (
     HEAVY_UPDATE_RECORDS,
     RETRY_AFTER_CAP,
 )
-from ._exceptions import (
-    AuthError,
-    ClientClosedError,
-    CreditsExhaustedError,
-    LimiterUnavailableError,
-    ZohoError,
-)
+from ._exceptions import AuthError, ClientClosedError, LimiterUnavailableError
 from ._limiter import AdaptiveWindow, Limiter, LocalLimiter
-from ._merge import ChunkPart, Failed
+from ._merge import Failed
 from ._ops import UpdateRecord
 from ._outage import OutageGate, OutageGaveUp, transient
-from ._report import (
-    API_CREDITS_EXHAUSTED,
-    AUTH_FAILED,
-    LIMITER_UNAVAILABLE,
-    NOT_ATTEMPTED,
-    NOT_SENT_CREDITS,
-    REQUEST_TOO_LARGE,
-    Report,
-)
+from ._report import LIMITER_UNAVAILABLE
 from ._retry import (
     CREDITS_HEADER,
     RetryBudget,
     Verdict,
-    classify,
     parse_credits_remaining,
     parse_retry_after,
 )
 from ._stats import ClientCounters, RequestCount
 from ._transport import RawResponse, TransportError, send, url
-from ._wire import Parsed, PerRecord, WholeCall, build_request, parse_response
+from ._wire import Parsed, Request, WholeCall, build_request
 
 log = logging.getLogger("zcrm_related_async")
 
@@ -70,7 +62,6 @@ log = logging.getLogger("zcrm_related_async")
 #: that try. More than one: in a fleet sharing a token, a replay may be the request that finds
 #: the next token dead (each death is refreshed once for everyone, so this bounds refreshes).
 _MAX_TOKEN_REPLAYS = 3
-_TOO_LARGE = Failed(REQUEST_TOO_LARGE, "Zoho refused the call as too large (HTTP 413)")
 
 
 class Gate(Protocol):
@@ -82,22 +73,34 @@ class Gate(Protocol):
         """``None``: send; otherwise why the job sends nothing more."""
 
 
-@attrs.frozen
-class Stop:
-    """Why a job sends nothing more: ``failed`` is the outcome of what it does not send, and
-    the job ends by raising ``error(message, report)``."""
-
-    failed: Failed
-    error: Callable[[str, Report], ZohoError]
-    message: str
+A = TypeVar("A")
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
-@attrs.frozen
-class CallOutcome:
-    """What became of one chunk after all its tries; ``stop``, if set, stops the whole job."""
+class Answers(Protocol[A, T_co]):
+    """What one kind of request makes of Zoho's answers (``A``, parsed) and of how its tries
+    ended (``T_co``): the one part a chunk's call and a page's read do not share."""
 
-    part: ChunkPart
-    stop: Stop | None = None
+    def parse(self, chunk: Chunk, raw: RawResponse) -> A:
+        """One answer, read."""
+
+    def verdict(self, raw: RawResponse, parsed: A) -> Verdict:
+        """What the answer calls for (``RETRY`` only for an error answer, a ``Parsed``)."""
+
+    def final(self, chunk: Chunk, parsed: A, status: int, verdict: Verdict) -> T_co:
+        """Zoho's answer stands."""
+
+    def failed(self, chunk: Chunk, outcome: Parsed | Failed, status: int | None) -> T_co:
+        """The tries ran out, Zoho stayed down, or the job sends nothing more."""
+
+    def refused(
+        self,
+        chunk: Chunk,
+        error: AuthError | ClientClosedError,
+        last: tuple[Parsed | Failed, int | None] | None,
+    ) -> T_co:
+        """No token could be had, or the client closed; ``last``: the last transient failure."""
 
 
 class _Held(Exception):
@@ -226,10 +229,18 @@ class ChunkSender:
         if status is not None:
             self.counters.by_status[status] += 1
 
-    async def send(self, chunk: Chunk, gate: Gate) -> CallOutcome:
-        """Carry ``chunk`` through its tries; returns its outcome, never raises but for
-        cancellation (or a bug, which the job's unit of work turns into ``CLIENT_ERROR``)."""
-        request = build_request(self.version, chunk)
+    def send(self, chunk: Chunk, gate: Gate) -> Coroutine[Any, Any, CallOutcome]:
+        """Carry ``chunk`` through its tries; the coroutine returns its outcome, never raises
+        but for cancellation (or a bug, which the job's unit of work turns into
+        ``CLIENT_ERROR``). Not itself a coroutine: one frame a chunk, not two, on a hot path."""
+        return self.carry(chunk, gate, build_request(self.version, chunk), CHUNK_ANSWERS)
+
+    async def carry(self, chunk: Chunk, gate: Gate, request: Request, answers: Answers[A, T]) -> T:
+        """Carry one request through its tries: the outage gate before each, a token replay
+        after each refusal of the token, a wait (``RetryBudget``) after each transient
+        failure. ``answers`` reads each answer and turns how the tries ended into ``T``.
+
+        The one try loop there is: a chunk's call and a page's read both go through it."""
         target = url(self.api_domain + request.path)
         headers = {"Content-Type": "application/json"} if request.body is not None else {}
         if request.external:
@@ -256,7 +267,7 @@ class ChunkSender:
                     try:
                         probe = await self.outage.enter()
                     except OutageGaveUp as down:  # Zoho down for max_outage: give up
-                        return self._done(chunk, *down.outcome(last))
+                        return answers.failed(chunk, *down.outcome(last))
                     finally:
                         waited = time.monotonic() - waited
                         held += waited
@@ -271,21 +282,17 @@ class ChunkSender:
                     last = (Failed(exc.code, exc.message), None)
                 except LimiterUnavailableError as exc:  # nothing was sent: try again later
                     last = (Failed(LIMITER_UNAVAILABLE, str(exc)), None)
-                except AuthError as exc:
-                    return self._done(chunk, Failed(AUTH_FAILED, str(exc)), None)
                 except _NotSent as stopped:
                     # Tried before and stopped now: the last answer is the truth; never tried:
                     # not sent.
                     outcome, status = last if last is not None else (stopped.outcome, None)
-                    return self._done(chunk, outcome, status)
-                except ClientClosedError as error:
-                    stop = _closed(error)
-                    outcome, status = last if last is not None else (stop.failed, None)
-                    return self._done(chunk, outcome, status, stop)
+                    return answers.failed(chunk, outcome, status)
+                except (AuthError, ClientClosedError) as error:
+                    return answers.refused(chunk, error, last)
                 else:
                     self._note_credits(raw.headers)
-                    parsed = parse_response(raw.body, chunk)
-                    verdict = classify(raw.status, parsed, raw.headers)
+                    parsed = answers.parse(chunk, raw)
+                    verdict = answers.verdict(raw, parsed)
                     if verdict is not Verdict.RETRY:
                         self._settle(chunk, None, raw.status, probe)  # Zoho answered
                         probe = False
@@ -298,16 +305,17 @@ class ChunkSender:
                                 await self.auth.invalidate(token)
                                 and await self.auth.token() not in rejected
                             )
-                        except AuthError as exc:
-                            return self._done(chunk, Failed(AUTH_FAILED, str(exc)), None)
+                        except AuthError as error:
+                            return answers.refused(chunk, error, None)
                         if fresh:
                             replays += 1
                             continue
                     if verdict is not Verdict.RETRY:
-                        return self._final(chunk, parsed, raw.status, verdict)
+                        return answers.final(chunk, parsed, raw.status, verdict)
                     if raw.status == 429:
                         self.counters.throttled += 1
-                    last = (parsed, raw.status)
+                    # Only an error answer is ever worth retrying, and those are all Parsed.
+                    last = (cast(Parsed, parsed), raw.status)
                     retry_after = parse_retry_after(raw.headers.get("Retry-After"), time.time())
                 # A transient failure: while Zoho is down it costs no try (wait at the gate).
                 not_counted = self._settle(chunk, last[0], last[1], probe)
@@ -317,7 +325,7 @@ class ChunkSender:
                 tries.tries += 1
                 wait = tries.next_wait(time.monotonic() - held, retry_after)
                 if wait is None:  # the tries ran out: the last transient failure is the outcome
-                    return self._done(chunk, *last)
+                    return answers.failed(chunk, *last)
                 self.counters.retries += 1
                 replays = 0
                 rejected.clear()
@@ -340,35 +348,10 @@ class ChunkSender:
             return False
         return self.outage.failed(chunk, failure, probe)
 
-    def _final(self, chunk: Chunk, parsed: Parsed, status: int, verdict: Verdict) -> CallOutcome:
-        if verdict is Verdict.CREDITS_EXHAUSTED:
-            message = parsed.answer.message if isinstance(parsed, WholeCall) else ""
-            failed = Failed(API_CREDITS_EXHAUSTED, message or NOT_SENT_CREDITS)
-            return self._done(chunk, failed, status, _CREDITS_SPENT)
-        if status == 413 and not isinstance(parsed, PerRecord):
-            return self._done(chunk, _TOO_LARGE, status)
-        return self._done(chunk, parsed, status)
-
-    def _done(
-        self, chunk: Chunk, outcome: Parsed | Failed, status: int | None, stop: Stop | None = None
-    ) -> CallOutcome:
-        return CallOutcome(ChunkPart(chunk, outcome, status, chunk.attempts), stop)
-
     def _note_credits(self, headers: Mapping[str, str]) -> None:
         remaining = parse_credits_remaining(headers.get(CREDITS_HEADER))
         if remaining is not None:
             self.credits_remaining = remaining
-
-
-_CREDITS_SPENT = Stop(
-    Failed(API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS),
-    CreditsExhaustedError,
-    "Zoho says the org's API credits for the day are spent",
-)
-
-
-def _closed(error: ClientClosedError) -> Stop:
-    return Stop(Failed(NOT_ATTEMPTED, f"not sent: {error}"), ClientClosedError, str(error))
 
 
 def _log_retry(

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 
 from ._aimd import slots
-from ._arguments import Related, budget, build, positive, related_key, split
+from ._arguments import Related, budget, check_settings, delinks, links, updates
 from ._auth import Auth, CallableAuth, StaticTokenAuth, TokenSource, bind_auth
 from ._batching import Batcher
 from ._calls import ChunkSender
@@ -39,15 +39,15 @@ from ._exceptions import (
 )
 from ._job import Job, ResultStream
 from ._limiter import AdaptiveWindow, Limiter, LocalLimiter
-from ._ops import Delink, Link, Operation, UpdateRecord, parse_external
+from ._ops import Operation
 from ._outage import OutageGate
 from ._outbox import Outbox
-from ._read import check_read, read_related
+from ._read import check_read, read_related, reader
 from ._report import Report
 from ._scheduler import Operations, Scheduler, check_operations
 from ._sets import set_related
-from ._stats import ClientStats, RequestCount
-from ._version import __version__
+from ._stats import ClientStats
+from ._transport import new_session
 
 
 class AsyncClient:
@@ -100,23 +100,19 @@ class AsyncClient:
         if accounts_url is None:
             accounts_url = default_accounts_url(data_center)
         accounts_url = check_base_url(accounts_url, "accounts_url")
-        if (access_token is None) == (auth is None):
-            raise ConfigurationError("give exactly one of access_token= or auth=")
-        if (
-            isinstance(chunk_size, bool)
-            or not isinstance(chunk_size, int)
-            or not (1 <= chunk_size <= MAX_CHUNK_SIZE)
-        ):
-            raise ConfigurationError(f"chunk_size: expected 1 to 100, got {chunk_size!r}")
-        positive("timeout", timeout)
-        positive("max_tries", max_tries, int)
-        positive("max_retry_time", max_retry_time)
-        positive("backoff_base", backoff_base)
-        positive("backoff_cap", backoff_cap)
-        positive("max_buffered", max_buffered, int)
-        positive("max_outage", max_outage)
-        if isinstance(linger, bool) or not isinstance(linger, (int, float)) or linger < 0:
-            raise ConfigurationError(f"linger: expected seconds >= 0, got {linger!r}")
+        check_settings(
+            access_token=access_token,
+            auth=auth,
+            chunk_size=chunk_size,
+            timeout=timeout,
+            max_tries=max_tries,
+            max_retry_time=max_retry_time,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            max_buffered=max_buffered,
+            max_outage=max_outage,
+            linger=linger,
+        )
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise ConfigurationError("session: expected an aiohttp.ClientSession")
         self.auth: Auth
@@ -167,13 +163,7 @@ class AsyncClient:
         """The session for the next request; never a new one behind the user's back."""
         self._check_open()
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=max(100, self.max_concurrency * 2))
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                # Zoho's API sets no cookie we need: a jar would be searched on every request
-                cookie_jar=aiohttp.DummyCookieJar(),
-                headers={"User-Agent": f"zcrm-related-async/{__version__}"},
-            )
+            self._session = new_session(self.max_concurrency)
         return self._session
 
     def _check_open(self) -> None:
@@ -332,13 +322,7 @@ class AsyncClient:
         related external field) and the relation's fields (``{"id": ..., "Member_Status":
         "Active"}``).
         """
-        key = related_key(external, module)
-
-        def make(item: str | Mapping[str, Any]) -> Link:
-            related_id, fields = split(item, key)
-            return Link(module, record_id, related_list, related_id, fields, external)
-
-        return await self._small(build(related, make))
+        return await self._small(links(module, record_id, related_list, related, external))
 
     async def delink(
         self,
@@ -350,13 +334,7 @@ class AsyncClient:
         external: str | None = None,
     ) -> Report:
         """Remove the relations between one parent record and the given related records."""
-        key = related_key(external, module)
-
-        def make(item: str | Mapping[str, Any]) -> Delink:
-            related_id, _ = split(item, key)
-            return Delink(module, record_id, related_list, related_id, external)
-
-        return await self._small(build(related, make))
+        return await self._small(delinks(module, record_id, related_list, related, external))
 
     async def update_records(
         self,
@@ -372,16 +350,7 @@ class AsyncClient:
         ``trigger=None`` (the default) leaves Zoho's automation as it is; pass ``[]`` to run
         none, or a subset such as ``["workflow"]``.
         """
-        ext = parse_external(external, module) if isinstance(external, str) else None
-        key = (ext.parent_field if ext else None) or "id"
-
-        def make(record: Mapping[str, Any]) -> UpdateRecord:
-            record_id, fields = split(record, key, need_fields=True)
-            return UpdateRecord(
-                module, record_id, fields or {}, external, trigger, apply_layout_rules
-            )
-
-        return await self._small(build(records, make))
+        return await self._small(updates(module, records, trigger, apply_layout_rules, external))
 
     def get_related(
         self,
@@ -443,19 +412,12 @@ class AsyncClient:
         ``external`` may name the parent's external field only.
         """
         self._check_open()
-        sender = self._sender
-
-        def read(fields: tuple[str, ...], count: RequestCount) -> AsyncIterator[dict[str, Any]]:
-            return read_related(
-                sender, module, record_id, related_list, ("id", *fields), external, count
-            )
-
         return await set_related(
             module,
             record_id,
             related_list,
             related,
-            read=read,
+            read=reader(self._sender, module, record_id, related_list, external),
             run=self.run,
             remove_others=remove_others,
             external=external,

@@ -1,5 +1,5 @@
-"""Reading a related list: each page under the window, the limiter, the pause seam, the token
-handling and the retry budget every call has (``ChunkSender._request`` sends it).
+"""Reading a related list: each page through the tries every call has (``ChunkSender.carry``:
+the outage gate, the window, the limiter, token replays, the retry budget).
 
 A page that still fails after its tries raises :class:`RelatedReadError`: a partial list is
 never handed out as if it were whole.
@@ -7,36 +7,26 @@ never handed out as if it were whole.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ._batching import Chunk
-from ._calls import ChunkSender, _Held
-from ._config import RETRY_AFTER_CAP
+from ._calls import ChunkSender
 from ._exceptions import (
+    AuthError,
+    ClientClosedError,
     InvalidOperationError,
-    LimiterUnavailableError,
     RelatedReadError,
 )
 from ._merge import Failed
 from ._ops import Delink, parse_external
-from ._outage import OutageGaveUp
 from ._pages import Page, page_path, parse_page
-from ._report import (
-    API_CREDITS_EXHAUSTED,
-    LIMITER_UNAVAILABLE,
-    NOT_SENT_CREDITS,
-    UNREADABLE_RESPONSE,
-)
-from ._retry import RetryBudget, Verdict, classify, parse_retry_after
+from ._report import API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS, UNREADABLE_RESPONSE
+from ._retry import Verdict, classify
+from ._sets import Reader
 from ._stats import RequestCount
-from ._transport import TransportError
-from ._transport import url as encoded_url
-from ._wire import Parsed, Unreadable, WholeCall
-
-_MAX_TOKEN_REPLAYS = 3
+from ._transport import RawResponse
+from ._wire import Parsed, Request, Unreadable, WholeCall
 
 
 class _ReadGate:
@@ -92,6 +82,19 @@ async def read_related(
         page += 1
 
 
+def reader(
+    sender: ChunkSender, module: str, record_id: str, related_list: str, external: str | None
+) -> Reader:
+    """What ``set_related`` reads one parent's list with: ``"id"`` and the fields it asks."""
+
+    def read(fields: tuple[str, ...], count: RequestCount) -> AsyncIterator[dict[str, Any]]:
+        return read_related(
+            sender, module, record_id, related_list, ("id", *fields), external, count
+        )
+
+    return read
+
+
 async def _read_page(
     sender: ChunkSender,
     path: str,
@@ -99,97 +102,46 @@ async def _read_page(
     where: tuple[str, str, str, int],
     count: RequestCount,
 ) -> Page:
-    """One page through its tries, passing the client's outage gate before each (as
-    ``ChunkSender.send`` does): while Zoho is down the read waits there, spending no try."""
-    url = encoded_url(sender.api_domain + path)  # already percent-encoded by page_path
-    headers = {"X-EXTERNAL": external} if external else {}
+    """One page through the tries every call has (``ChunkSender.carry``): while Zoho is down
+    the read waits at the outage gate, spending no try."""
     chunk = Chunk(("read", *where))
-    gate = _ReadGate(count)
-    tries = RetryBudget(
-        sender.max_tries,
-        sender.max_retry_time,
-        time.monotonic(),
-        sender.backoff_base,
-        sender.backoff_cap,
-        RETRY_AFTER_CAP,
-        sender.random,
-    )
-    replays = 0
-    rejected: set[str] = set()
-    last: tuple[Parsed | Failed, int | None] | None = None
-    held = 0.0  # seconds waited at the outage gate: not counted against the retry time
-    probe = False
-    outage = sender.outage
-    try:
-        while True:
-            retry_after: float | None = None
-            if outage is not None and not outage.open:
-                waited = time.monotonic()
-                try:
-                    probe = await outage.enter()
-                except OutageGaveUp as down:
-                    raise _failed(where, *down.outcome(last), chunk.attempts) from None
-                finally:
-                    waited = time.monotonic() - waited
-                    held += waited
-                    sender.counters.outage_wait += waited
-            try:
-                token, raw = await sender._request(
-                    chunk, gate, "GET", url, dict(headers), None, probe
-                )
-            except _Held:  # the gate closed while this try waited for a slot
-                continue
-            except TransportError as exc:
-                last = (Failed(exc.code, exc.message), None)
-            except LimiterUnavailableError as exc:
-                last = (Failed(LIMITER_UNAVAILABLE, str(exc)), None)
-            else:
-                sender._note_credits(raw.headers)
-                parsed = parse_page(raw.status, raw.body)
-                verdict = (
-                    Verdict.DONE
-                    if isinstance(parsed, Page)
-                    else classify(raw.status, parsed, raw.headers)
-                )
-                if verdict is not Verdict.RETRY:
-                    sender._settle(chunk, None, raw.status, probe)  # Zoho answered
-                    probe = False
-                if isinstance(parsed, Page):
-                    return parsed
-                if verdict is Verdict.REFRESH_TOKEN and replays < _MAX_TOKEN_REPLAYS:
-                    rejected.add(token)
-                    if (
-                        await sender.auth.invalidate(token)
-                        and await sender.auth.token() not in rejected
-                    ):
-                        replays += 1
-                        continue
-                if verdict is Verdict.CREDITS_EXHAUSTED:  # retrying is pointless until tomorrow
-                    spent = Failed(API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS.split(": ", 1)[1])
-                    raise _failed(where, spent, raw.status, chunk.attempts)
-                if verdict is not Verdict.RETRY:
-                    raise _failed(where, parsed, raw.status, chunk.attempts)
-                if raw.status == 429:
-                    sender.counters.throttled += 1
-                last = (parsed, raw.status)
-                retry_after = parse_retry_after(raw.headers.get("Retry-After"), time.time())
-            # A transient failure: while Zoho is down it costs no try (wait at the gate).
-            outcome, status = last
-            not_counted = sender._settle(chunk, outcome, status, probe)
-            probe = False
-            if not_counted:
-                continue
-            tries.tries += 1
-            wait = tries.next_wait(time.monotonic() - held, retry_after)
-            if wait is None:
-                raise _failed(where, outcome, status, chunk.attempts)
-            sender.counters.retries += 1
-            replays = 0
-            rejected.clear()
-            await asyncio.sleep(wait)
-    finally:
-        if probe and outage is not None:  # the probe ended without an answer
-            outage.abandoned()
+    request = Request("GET", path, None, external)  # path: already percent-encoded
+    return await sender.carry(chunk, _ReadGate(count), request, _PageAnswers(where))
+
+
+class _PageAnswers:
+    """A page's read: a :class:`Page`, or :class:`RelatedReadError` (or the client's own
+    :class:`AuthError`, :class:`ClientClosedError`): a partial list is never handed out."""
+
+    def __init__(self, where: tuple[str, str, str, int]) -> None:
+        self.where = where
+
+    def parse(self, chunk: Chunk, raw: RawResponse) -> Page | Parsed:
+        return parse_page(raw.status, raw.body)
+
+    def verdict(self, raw: RawResponse, parsed: Page | Parsed) -> Verdict:
+        if isinstance(parsed, Page):
+            return Verdict.DONE
+        return classify(raw.status, parsed, raw.headers)
+
+    def final(self, chunk: Chunk, parsed: Page | Parsed, status: int, verdict: Verdict) -> Page:
+        if isinstance(parsed, Page):
+            return parsed
+        if verdict is Verdict.CREDITS_EXHAUSTED:  # retrying is pointless until tomorrow
+            spent = Failed(API_CREDITS_EXHAUSTED, NOT_SENT_CREDITS.split(": ", 1)[1])
+            raise _failed(self.where, spent, status, chunk.attempts)
+        raise _failed(self.where, parsed, status, chunk.attempts)
+
+    def failed(self, chunk: Chunk, outcome: Parsed | Failed, status: int | None) -> Page:
+        raise _failed(self.where, outcome, status, chunk.attempts)
+
+    def refused(
+        self,
+        chunk: Chunk,
+        error: AuthError | ClientClosedError,
+        last: tuple[Parsed | Failed, int | None] | None,
+    ) -> Page:
+        raise error
 
 
 def _failed(

@@ -11,6 +11,7 @@ import attrs
 from yarl import URL
 
 from ._report import CONNECTION_ERROR, TIMEOUT
+from ._version import __version__
 
 
 @attrs.frozen
@@ -29,6 +30,16 @@ class TransportError(Exception):
         self.code = code
         self.message = message
         self.connected = connected
+
+
+def new_session(max_concurrency: int) -> aiohttp.ClientSession:
+    """The session a client makes for itself when the user passes none."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=max(100, max_concurrency * 2)),
+        # Zoho's API sets no cookie we need: a jar would be searched on every request
+        cookie_jar=aiohttp.DummyCookieJar(),
+        headers={"User-Agent": f"zcrm-related-async/{__version__}"},
+    )
 
 
 def url(text: str) -> URL:
