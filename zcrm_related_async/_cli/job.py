@@ -22,14 +22,15 @@ import attrs
 
 from .._client import AsyncClient
 from .._exceptions import ConfigurationError
+from .._ops import Delink, Link, UpdateRecord
 from .._report import API_CREDITS_EXHAUSTED, Result
 from . import journal as journals
 from .final import is_final
-from .lines import InputFile, kind_of, new_digest
-from .plan import Plan
+from .lines import InputFile, new_digest
+from .plan import KINDS, Plan
 from .process import GracefulStop, counting_session, signals_call
 from .progress import Progress, Tally, summary
-from .reportfile import ReportFile, record, rewrite
+from .reportfile import ReportFile, encoded_outcome, rewrite
 from .rows import MAX_ERRORS, InputError
 from .words import counted
 
@@ -38,6 +39,13 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C)
 EXIT_TERMINATED = 143  # SIGTERM (a deploy, a scheduler stopping the job)
+
+
+#: an operation's type -> the index of its kind in KINDS
+_KIND_INDEX: dict[type, int] = {
+    op: KINDS.index(kind)
+    for op, kind in ((Link, "link"), (Delink, "delink"), (UpdateRecord, "update"))
+}
 
 
 class UsageError(Exception):
@@ -289,33 +297,36 @@ class _Job:
 
     async def _send(self, client: AsyncClient, previous: journals.Previous | None) -> None:
         positions = array("I")  # stream position -> input line
+        kinds = bytearray()  # stream position -> the operation's kind, as its index in KINDS
 
         def operations() -> Iterator[Any]:
             skip = previous.is_done if previous is not None else None
+            kind = _KIND_INDEX
             for line, op in self.input.operations(skip=skip):
                 if self.interrupted:  # a graceful stop: the job finishes what it holds
                     return
                 positions.append(line)
+                kinds.append(kind[type(op)])
                 yield op
 
         outcomes = client.stream(operations())
+        outcome = self._outcome
         try:
             async for position, result in outcomes:
-                self._outcome(positions[position], result)
+                outcome(positions[position], KINDS[kinds[position]], result)
         finally:
             await outcomes.aclose()
 
-    def _outcome(self, line: int, result: Result) -> None:
-        kind = kind_of(result.op)
-        rec = record(line, result)
+    def _outcome(self, line: int, kind: str, result: Result) -> None:
+        report_line, journal_line = encoded_outcome(line, kind, result)
         final = is_final(result)
-        self.not_final += not final
-        if self._journal is not None and final:
-            entry = {"line": line, "op": kind}
-            entry.update(rec)
-            self._journal.write(entry)
+        if final:
+            if self._journal is not None:
+                self._journal.write_encoded(journal_line)
+        else:
+            self.not_final += 1
         assert self._report is not None
-        self._report.write(rec)
+        self._report.write_outcome(line, result, report_line)
         self.tally.add(kind, result.status, result.code)
         if not self._flush_pending:
             # Outcomes of a call arrive together; flushing once the loop turns hands the
