@@ -4,16 +4,15 @@ writing each line's outcome to the journal and the report as it comes.
 Nothing is sent before every line has been read and checked (a bad line exits with 2). The
 input is read twice, never held: once to check it, fingerprint it and plan the calls, once to
 send it. Memory stays flat whatever the file's size: the client holds at most its buffer of
-operations, and the job keeps 4 bytes per line sent (which line each position came from) and
-one byte per line in a journal's list of lines done.
+operations, and the job keeps which line each result came from in 16 bytes per run of
+consecutive lines sent (``sent.SentLines``; a byte per line more for a file of mixed kinds)
+and one byte per line in a journal's list of lines done.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from array import array
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -30,8 +29,9 @@ from .lines import InputFile, new_digest
 from .plan import KINDS, Plan
 from .process import GracefulStop, counting_session, signals_call
 from .progress import Progress, Tally, summary
-from .reportfile import ReportFile, encoded_outcome, rewrite
+from .reportfile import ReportFile, encoded_outcome, record, rewrite
 from .rows import MAX_ERRORS, InputError
+from .sent import SentLines
 from .words import counted
 
 EXIT_OK = 0
@@ -91,19 +91,21 @@ class _Job:
         self.not_final = 0
         self.calls = 0
         self.checked = 0
+        #: also tells the thread checking the input to stop
         self.interrupted = False
-        self._stop = threading.Event()  # tells the thread checking the input to stop
         self._stopper: GracefulStop | None = None
         self._sending: asyncio.Task[None] | None = None
         self._report: ReportFile | None = None
         self._journal: journals.JournalWriter | None = None
         self._flush_pending = False
+        #: encoded lines of the outcomes since the last flush, written by it in one call each
+        self._journal_lines: list[bytes] = []
+        self._report_lines: list[bytes] = []
         self._sha256 = ""
 
     def interrupt(self) -> None:
         """Stop reading the input; calls in flight go on (see ``process.GracefulStop``)."""
         self.interrupted = True
-        self._stop.set()
 
     def abort(self) -> None:
         """Stop at once: calls in flight are abandoned (their lines are sent again)."""
@@ -269,12 +271,14 @@ class _Job:
         self, previous: journals.Previous | None, errors: list[InputError], digest: Any
     ) -> Plan:
         plan = Plan()
+        add = plan.add
+        is_done = previous.is_done if previous is not None else None
         for line, op in self.input.operations(digest=digest, errors=errors):
-            if self._stop.is_set():
+            if self.interrupted:  # set by the loop's thread: a plain read, unlike an Event's
                 raise _Stopped
             self.checked += 1
-            if previous is None or not previous.is_done(line):
-                plan.add(op)
+            if is_done is None or not is_done(line):
+                add(op)
         plan.finish()
         return plan
 
@@ -296,37 +300,37 @@ class _Job:
         return previous
 
     async def _send(self, client: AsyncClient, previous: journals.Previous | None) -> None:
-        positions = array("I")  # stream position -> input line
-        kinds = bytearray()  # stream position -> the operation's kind, as its index in KINDS
+        sent = SentLines()
 
         def operations() -> Iterator[Any]:
             skip = previous.is_done if previous is not None else None
-            kind = _KIND_INDEX
+            add, kind = sent.add, _KIND_INDEX
             for line, op in self.input.operations(skip=skip):
                 if self.interrupted:  # a graceful stop: the job finishes what it holds
                     return
-                positions.append(line)
-                kinds.append(kind[type(op)])
+                add(line, kind[type(op)])
                 yield op
 
         outcomes = client.stream(operations())
-        outcome = self._outcome
+        outcome, line, kind = self._outcome, sent.line, sent.kind
         try:
             async for position, result in outcomes:
-                outcome(positions[position], KINDS[kinds[position]], result)
+                outcome(line(position), KINDS[kind(position)], result)
         finally:
             await outcomes.aclose()
 
     def _outcome(self, line: int, kind: str, result: Result) -> None:
         report_line, journal_line = encoded_outcome(line, kind, result)
-        final = is_final(result)
-        if final:
+        if is_final(result):
             if self._journal is not None:
-                self._journal.write_encoded(journal_line)
+                self._journal_lines.append(journal_line)
         else:
             self.not_final += 1
         assert self._report is not None
-        self._report.write_outcome(line, result, report_line)
+        if self._report.is_csv:
+            self._report.write(record(line, result))
+        else:
+            self._report_lines.append(report_line)
         self.tally.add(kind, result.status, result.code)
         if not self._flush_pending:
             # Outcomes of a call arrive together; flushing once the loop turns hands the
@@ -337,8 +341,12 @@ class _Job:
     def _flush(self) -> None:
         self._flush_pending = False
         if self._journal is not None:  # the journal first: the report is rebuilt from it
+            self._journal.write_lines(self._journal_lines)
+            self._journal_lines.clear()
             self._journal.flush()
         if self._report is not None:
+            self._report.write_lines(self._report_lines)
+            self._report_lines.clear()
             self._report.flush()
 
 

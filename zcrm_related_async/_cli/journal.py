@@ -203,9 +203,10 @@ class JournalWriter:
     def write(self, entry: Entry) -> None:
         self._file.write_bytes(to_json_bytes(entry))
 
-    def write_encoded(self, line: bytes) -> None:
-        """Append an entry already encoded as one JSON line (``encoded_outcome``)."""
-        self._file.write_bytes(line)
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Append entries already encoded, each one JSON line (``encoded_outcome``)."""
+        if lines:
+            self._file.write_bytes(b"".join(lines))
 
     def flush(self) -> None:
         self._file.flush()

@@ -56,40 +56,38 @@ def kind_of(op: Operation) -> str:
 def make_operation(row: Mapping[str, Any], shared: Shared | None = None) -> Operation:
     """The operation a JSONL object (or a CSV row, once read) asks for.
 
-    Raises :class:`InvalidOperationError` naming the key at fault. With ``shared``, equal
-    names and small field maps of different lines share one object (see :class:`Shared`).
+    Raises :class:`InvalidOperationError` naming the key at fault. Equal names of different
+    lines are one object (see :class:`Shared`); ``shared`` is kept for its callers.
     """
     kind = row.get("op")
     sets = _SETS.get(kind) if isinstance(kind, str) else None
     if sets is None or not (sets[1].issuperset(row) and sets[0].issubset(row)):
         _refuse(row, kind)  # raises, naming the key at fault
-    share = shared or Shared()
-    name, fields = share.name, share.fields
+    module, external = row["module"], row.get("external")
+    # Interned inline (a call per name costs as much as the rest of this function); a value
+    # not a str is left for the operation to refuse by name.
+    if type(module) is str:
+        module = _intern(module)
+    if type(external) is str:
+        external = _intern(external)
+    if kind == "update":
+        return UpdateRecord(
+            module,
+            row["record_id"],
+            row["fields"],
+            external,
+            row.get("trigger"),
+            row.get("apply_layout_rules", False),
+        )
+    record_id, related_list = row["record_id"], row["related_list"]
+    if type(record_id) is str and type(related_list) is str:  # the parent's id: many lines
+        record_id, related_list = _intern(record_id), _intern(related_list)
     if kind == "link":
-        return Link(
-            name(row["module"]),
-            name(row["record_id"]),
-            name(row["related_list"]),
-            row["related_id"],
-            fields(row.get("fields")),
-            name(row.get("external")),
-        )
-    if kind == "delink":
-        return Delink(
-            name(row["module"]),
-            name(row["record_id"]),
-            name(row["related_list"]),
-            row["related_id"],
-            name(row.get("external")),
-        )
-    return UpdateRecord(
-        name(row["module"]),
-        row["record_id"],
-        fields(row["fields"]),
-        name(row.get("external")),
-        row.get("trigger"),
-        row.get("apply_layout_rules", False),
-    )
+        return Link(module, record_id, related_list, row["related_id"], row.get("fields"), external)
+    return Delink(module, record_id, related_list, row["related_id"], external)
+
+
+_intern = sys.intern
 
 
 def _refuse(row: Mapping[str, Any], kind: Any) -> None:
@@ -113,7 +111,8 @@ class Shared:
     parent records are interleaved that is 100,000 operations, each with its own copy of
     ``"Campaigns"``, of its parent's id and of ``{"Member_Status": "Active"}`` as read from
     its line. Sharing them cuts a third of that memory. Operations never change their fields,
-    so sharing one map is safe.
+    so sharing one map is safe. (:func:`make_operation` interns names itself, and leaves field
+    maps to the operations, which keep one copy per content.)
     """
 
     #: distinct field maps remembered; past it the memory starts again
@@ -129,12 +128,15 @@ class Shared:
     def fields(self, value: Any) -> Any:
         if type(value) is not dict or len(value) > 8:
             return value
-        if len(value) == 1:  # the usual relation field, such as {"Member_Status": "Active"}
-            for k, v in value.items():
-                key: tuple[Any, ...] = (k, v) if type(v) is str else (k, type(v), v)
-        else:
-            # The type is part of the key: {"A": 1} and {"A": True} are equal in Python only.
-            key = tuple((k, type(v), v) for k, v in value.items())
+        # The type is part of the key: {"A": 1} and {"A": True} are equal in Python only; a
+        # float is never shared: {"A": 0.0} and {"A": -0.0} are equal, and say other things.
+        items = []
+        for k, v in value.items():
+            kind = type(v)
+            if kind is float:
+                return value
+            items.append((k, kind, v))
+        key = tuple(items)
         try:
             found = self._maps.get(key)
         except TypeError:  # a list or a map among the values
@@ -150,7 +152,7 @@ class InputFile:
     """A JSONL or CSV file of operations (CSV when its name ends in ``.csv``)."""
 
     #: bytes read at a time (a JSONL file is read in blocks, not line by line)
-    BLOCK = 1 << 18
+    BLOCK = 1 << 14
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -139,13 +139,13 @@ class ReportFile:
             self._csv.writerow(_csv_cells(rec))
         self.written += 1
 
-    def write_outcome(self, line: int, result: Result, encoded: bytes) -> None:
-        """Write ``record(line, result)``, whose JSON line (``encoded_outcome``) is known."""
-        if self._csv is None:
-            self._file.write_bytes(encoded)
-            self.written += 1
-        else:
-            self.write(record(line, result))
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Write records already encoded, each one JSON line (``encoded_outcome``); for a
+        JSONL report only (a CSV report's records go through :meth:`write`)."""
+        if lines:
+            assert self._csv is None
+            self._file.write_bytes(b"".join(lines))
+            self.written += len(lines)
 
     def flush(self) -> None:
         self._file.flush()
