@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -22,7 +23,7 @@ import attrs
 from .._client import AsyncClient
 from .._exceptions import ConfigurationError
 from .._ops import Delink, Link, UpdateRecord
-from .._report import API_CREDITS_EXHAUSTED, Result
+from .._report import API_CREDITS_EXHAUSTED, SUCCESS, Result
 from . import journal as journals
 from .final import is_final
 from .lines import InputFile, new_digest
@@ -100,7 +101,9 @@ class _Job:
         self._flush_pending = False
         #: encoded lines of the outcomes since the last flush, written by it in one call each
         self._journal_lines: list[bytes] = []
-        self._report_lines: list[bytes] = []
+        self._report_lines: list[bytes] | None = None  # None for a CSV report
+        #: (kind, status, code) -> lines since the last flush
+        self._counts: Counter[tuple[str, str, str]] = Counter()
         self._sha256 = ""
 
     def interrupt(self) -> None:
@@ -297,6 +300,7 @@ class _Job:
                 entries = journals.entries(options.journal, previous.size)
                 rewrite(options.report, _records(entries))
         self._report = ReportFile(options.report, append=previous is not None)
+        self._report_lines = None if self._report.is_csv else []
         return previous
 
     async def _send(self, client: AsyncClient, previous: journals.Previous | None) -> None:
@@ -321,17 +325,18 @@ class _Job:
 
     def _outcome(self, line: int, kind: str, result: Result) -> None:
         report_line, journal_line = encoded_outcome(line, kind, result)
-        if is_final(result):
+        status = result.status
+        if status == SUCCESS or is_final(result):
             if self._journal is not None:
                 self._journal_lines.append(journal_line)
         else:
             self.not_final += 1
-        assert self._report is not None
-        if self._report.is_csv:
-            self._report.write(record(line, result))
-        else:
+        if self._report_lines is not None:
             self._report_lines.append(report_line)
-        self.tally.add(kind, result.status, result.code)
+        else:  # a CSV report
+            assert self._report is not None
+            self._report.write(record(line, result))
+        self._counts[kind, status, result.code] += 1  # into the tally at the flush
         if not self._flush_pending:
             # Outcomes of a call arrive together; flushing once the loop turns hands the
             # whole batch to the OS in one write.
@@ -340,13 +345,17 @@ class _Job:
 
     def _flush(self) -> None:
         self._flush_pending = False
+        for (kind, status, code), lines in self._counts.items():
+            self.tally.add(kind, status, code, lines)
+        self._counts.clear()
         if self._journal is not None:  # the journal first: the report is rebuilt from it
             self._journal.write_lines(self._journal_lines)
             self._journal_lines.clear()
             self._journal.flush()
         if self._report is not None:
-            self._report.write_lines(self._report_lines)
-            self._report_lines.clear()
+            if self._report_lines:
+                self._report.write_lines(self._report_lines)
+                self._report_lines.clear()
             self._report.flush()
 
 

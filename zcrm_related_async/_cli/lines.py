@@ -170,37 +170,19 @@ class InputFile:
         and reading goes on (up to :data:`MAX_ERRORS`). ``digest`` (a hashlib object) is fed
         every byte read.
         """
-        shared = Shared()
         with self.path.open("rb") as file:
             if self.is_csv:
-                rows = csv_rows(_hashed(file, digest), skip)
+                yield from _operations(csv_rows(_hashed(file, digest), skip), errors)
             else:
-                rows = self._jsonl(file, digest, skip)
-            try:
-                for number, row in rows:
-                    if type(row) is dict:
-                        try:
-                            yield number, make_operation(row, shared)
-                            continue
-                        except InvalidOperationError as exc:
-                            error = InputError(number, exc.field, exc.problem)
-                    else:
-                        assert isinstance(row, InputError)
-                        error = row
-                    if errors is None:
-                        raise error
-                    errors.append(error)
-                    if len(errors) >= MAX_ERRORS:
-                        return
-            except InputError as error:  # the file cannot be read on (not UTF-8 in a CSV)
-                if errors is None:
-                    raise
-                errors.append(error)
+                yield from self._jsonl(file, digest, skip, errors)
 
-    def _jsonl(self, file: BinaryIO, digest: Any, skip: Skip | None) -> Iterator[tuple[int, Row]]:
-        # What jsonl_rows does, on lines split out of whole blocks, which a million lines
-        # tell apart: a line is read once, fed to the digest with its block, and tried with
-        # orjson before any other check (a blank line is the rare failure).
+    def _jsonl(
+        self, file: BinaryIO, digest: Any, skip: Skip | None, errors: list[InputError] | None
+    ) -> Iterator[tuple[int, Operation]]:
+        # What jsonl_rows and _operations do, in one loop (a layer of generators costs as
+        # much a line as orjson), on lines split out of whole blocks: a line is read once, fed
+        # to the digest with its block, and tried with orjson before any other check (a blank
+        # line is the rare failure).
         loads, failed, number = orjson.loads, orjson.JSONDecodeError, 0
         for lines in _blocks(file, digest, self.BLOCK):
             for line in lines:
@@ -215,7 +197,48 @@ class InputFile:
                     row = None
                 if type(row) is not dict or not plain_row(row):
                     row = jsonl_row(number, line)
-                yield number, row
+                    if type(row) is not dict:
+                        assert isinstance(row, InputError)
+                        if _stop_at(row, errors):
+                            return
+                        continue
+                try:
+                    op = make_operation(row)
+                except InvalidOperationError as exc:
+                    if _stop_at(InputError(number, exc.field, exc.problem), errors):
+                        return
+                    continue
+                yield number, op
+
+
+def _operations(
+    rows: Iterator[tuple[int, Row]], errors: list[InputError] | None
+) -> Iterator[tuple[int, Operation]]:
+    try:
+        for number, row in rows:
+            if type(row) is dict:
+                try:
+                    yield number, make_operation(row)
+                    continue
+                except InvalidOperationError as exc:
+                    error = InputError(number, exc.field, exc.problem)
+            else:
+                assert isinstance(row, InputError)
+                error = row
+            if _stop_at(error, errors):
+                return
+    except InputError as error:  # the file cannot be read on (not UTF-8 in a CSV)
+        if errors is None:
+            raise
+        errors.append(error)
+
+
+def _stop_at(error: InputError, errors: list[InputError] | None) -> bool:
+    """Raise ``error``, or add it to ``errors``; whether they are now too many to go on."""
+    if errors is None:
+        raise error
+    errors.append(error)
+    return len(errors) >= MAX_ERRORS
 
 
 def new_digest() -> Any:
