@@ -4,16 +4,16 @@ writing each line's outcome to the journal and the report as it comes.
 Nothing is sent before every line has been read and checked (a bad line exits with 2). The
 input is read twice, never held: once to check it, fingerprint it and plan the calls, once to
 send it. Memory stays flat whatever the file's size: the client holds at most its buffer of
-operations, and the job keeps 4 bytes per line sent (which line each position came from) and
-one byte per line in a journal's list of lines done.
+operations, and the job keeps which line each result came from in 16 bytes per run of
+consecutive lines sent (``sent.SentLines``; a byte per line more for a file of mixed kinds)
+and one byte per line in a journal's list of lines done.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from array import array
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -22,15 +22,17 @@ import attrs
 
 from .._client import AsyncClient
 from .._exceptions import ConfigurationError
-from .._report import API_CREDITS_EXHAUSTED, Result
+from .._ops import Delink, Link, UpdateRecord
+from .._report import API_CREDITS_EXHAUSTED, SUCCESS, Result
 from . import journal as journals
 from .final import is_final
-from .lines import InputFile, kind_of, new_digest
-from .plan import Plan
+from .lines import InputFile, new_digest
+from .plan import KINDS, Plan
 from .process import GracefulStop, counting_session, signals_call
 from .progress import Progress, Tally, summary
-from .reportfile import ReportFile, record, rewrite
+from .reportfile import ReportFile, encoded_outcome, record, rewrite
 from .rows import MAX_ERRORS, InputError
+from .sent import SentLines
 from .words import counted
 
 EXIT_OK = 0
@@ -38,6 +40,13 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C)
 EXIT_TERMINATED = 143  # SIGTERM (a deploy, a scheduler stopping the job)
+
+
+#: an operation's type -> the index of its kind in KINDS
+_KIND_INDEX: dict[type, int] = {
+    op: KINDS.index(kind)
+    for op, kind in ((Link, "link"), (Delink, "delink"), (UpdateRecord, "update"))
+}
 
 
 class UsageError(Exception):
@@ -83,19 +92,23 @@ class _Job:
         self.not_final = 0
         self.calls = 0
         self.checked = 0
+        #: also tells the thread checking the input to stop
         self.interrupted = False
-        self._stop = threading.Event()  # tells the thread checking the input to stop
         self._stopper: GracefulStop | None = None
         self._sending: asyncio.Task[None] | None = None
         self._report: ReportFile | None = None
         self._journal: journals.JournalWriter | None = None
         self._flush_pending = False
+        #: encoded lines of the outcomes since the last flush, written by it in one call each
+        self._journal_lines: list[bytes] = []
+        self._report_lines: list[bytes] | None = None  # None for a CSV report
+        #: (kind, status, code) -> lines since the last flush
+        self._counts: Counter[tuple[str, str, str]] = Counter()
         self._sha256 = ""
 
     def interrupt(self) -> None:
         """Stop reading the input; calls in flight go on (see ``process.GracefulStop``)."""
         self.interrupted = True
-        self._stop.set()
 
     def abort(self) -> None:
         """Stop at once: calls in flight are abandoned (their lines are sent again)."""
@@ -261,12 +274,14 @@ class _Job:
         self, previous: journals.Previous | None, errors: list[InputError], digest: Any
     ) -> Plan:
         plan = Plan()
+        add = plan.add
+        is_done = previous.is_done if previous is not None else None
         for line, op in self.input.operations(digest=digest, errors=errors):
-            if self._stop.is_set():
+            if self.interrupted:  # set by the loop's thread: a plain read, unlike an Event's
                 raise _Stopped
             self.checked += 1
-            if previous is None or not previous.is_done(line):
-                plan.add(op)
+            if is_done is None or not is_done(line):
+                add(op)
         plan.finish()
         return plan
 
@@ -285,38 +300,43 @@ class _Job:
                 entries = journals.entries(options.journal, previous.size)
                 rewrite(options.report, _records(entries))
         self._report = ReportFile(options.report, append=previous is not None)
+        self._report_lines = None if self._report.is_csv else []
         return previous
 
     async def _send(self, client: AsyncClient, previous: journals.Previous | None) -> None:
-        positions = array("I")  # stream position -> input line
+        sent = SentLines()
 
         def operations() -> Iterator[Any]:
             skip = previous.is_done if previous is not None else None
+            add, kind = sent.add, _KIND_INDEX
             for line, op in self.input.operations(skip=skip):
                 if self.interrupted:  # a graceful stop: the job finishes what it holds
                     return
-                positions.append(line)
+                add(line, kind[type(op)])
                 yield op
 
         outcomes = client.stream(operations())
+        outcome, line, kind = self._outcome, sent.line, sent.kind
         try:
             async for position, result in outcomes:
-                self._outcome(positions[position], result)
+                outcome(line(position), KINDS[kind(position)], result)
         finally:
             await outcomes.aclose()
 
-    def _outcome(self, line: int, result: Result) -> None:
-        kind = kind_of(result.op)
-        rec = record(line, result)
-        final = is_final(result)
-        self.not_final += not final
-        if self._journal is not None and final:
-            entry = {"line": line, "op": kind}
-            entry.update(rec)
-            self._journal.write(entry)
-        assert self._report is not None
-        self._report.write(rec)
-        self.tally.add(kind, result.status, result.code)
+    def _outcome(self, line: int, kind: str, result: Result) -> None:
+        report_line, journal_line = encoded_outcome(line, kind, result)
+        status = result.status
+        if status == SUCCESS or is_final(result):
+            if self._journal is not None:
+                self._journal_lines.append(journal_line)
+        else:
+            self.not_final += 1
+        if self._report_lines is not None:
+            self._report_lines.append(report_line)
+        else:  # a CSV report
+            assert self._report is not None
+            self._report.write(record(line, result))
+        self._counts[kind, status, result.code] += 1  # into the tally at the flush
         if not self._flush_pending:
             # Outcomes of a call arrive together; flushing once the loop turns hands the
             # whole batch to the OS in one write.
@@ -325,9 +345,17 @@ class _Job:
 
     def _flush(self) -> None:
         self._flush_pending = False
+        for (kind, status, code), lines in self._counts.items():
+            self.tally.add(kind, status, code, lines)
+        self._counts.clear()
         if self._journal is not None:  # the journal first: the report is rebuilt from it
+            self._journal.write_lines(self._journal_lines)
+            self._journal_lines.clear()
             self._journal.flush()
         if self._report is not None:
+            if self._report_lines:
+                self._report.write_lines(self._report_lines)
+                self._report_lines.clear()
             self._report.flush()
 
 

@@ -45,7 +45,7 @@ from typing import Any
 
 import attrs
 
-from .reportfile import LineFile, to_json
+from .reportfile import LineFile, to_json_bytes
 
 MAGIC = "zcrm-related"
 FORMAT = 1
@@ -161,7 +161,7 @@ def drop_retried(path: Path, previous: Previous) -> Previous:
     try:
         with path.open("rb") as file:
             head = file.readline()
-            kept.write(head.decode())
+            kept.write_bytes(head)
             size = len(head)
             for raw in file:
                 size += len(raw)
@@ -169,7 +169,7 @@ def drop_retried(path: Path, previous: Previous) -> Previous:
                     break  # a torn tail
                 entry = _entry(raw)
                 if entry is not None and previous.done[entry["line"]] == 1:
-                    kept.write(raw.decode())
+                    kept.write_bytes(raw)
     finally:
         kept.close()
     os.replace(temporary, path)
@@ -201,7 +201,12 @@ class JournalWriter:
         return cls(LineFile(path, keep=size))  # a torn last line is cut off
 
     def write(self, entry: Entry) -> None:
-        self._file.write(to_json(entry))
+        self._file.write_bytes(to_json_bytes(entry))
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Append entries already encoded, each one JSON line (``encoded_outcome``)."""
+        if lines:
+            self._file.write_bytes(b"".join(lines))
 
     def flush(self) -> None:
         self._file.flush()

@@ -24,9 +24,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
+
 from .._exceptions import InvalidOperationError
 from .._ops import Delink, Link, Operation, UpdateRecord
-from .rows import MAX_ERRORS, InputError, Skip, csv_rows, jsonl_rows
+from .rows import MAX_ERRORS, InputError, Row, Skip, csv_rows, jsonl_row, plain_row
 
 #: op -> (required keys, optional keys)
 _KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -36,6 +38,11 @@ _KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("module", "record_id", "fields"),
         ("external", "trigger", "apply_layout_rules"),
     ),
+}
+#: op -> (the keys a line of it must have, the keys it may have)
+_SETS = {
+    kind: (frozenset(required), frozenset(("op", *required, *optional)))
+    for kind, (required, optional) in _KEYS.items()
 }
 
 
@@ -49,11 +56,42 @@ def kind_of(op: Operation) -> str:
 def make_operation(row: Mapping[str, Any], shared: Shared | None = None) -> Operation:
     """The operation a JSONL object (or a CSV row, once read) asks for.
 
-    Raises :class:`InvalidOperationError` naming the key at fault. With ``shared``, equal
-    names and small field maps of different lines share one object (see :class:`Shared`).
+    Raises :class:`InvalidOperationError` naming the key at fault. Equal names of different
+    lines are one object (see :class:`Shared`); ``shared`` is kept for its callers.
     """
     kind = row.get("op")
-    if kind not in _KEYS:
+    sets = _SETS.get(kind) if isinstance(kind, str) else None
+    if sets is None or not (sets[1].issuperset(row) and sets[0].issubset(row)):
+        _refuse(row, kind)  # raises, naming the key at fault
+    module, external = row["module"], row.get("external")
+    # Interned inline (a call per name costs as much as the rest of this function); a value
+    # not a str is left for the operation to refuse by name.
+    if type(module) is str:
+        module = _intern(module)
+    if type(external) is str:
+        external = _intern(external)
+    if kind == "update":
+        return UpdateRecord(
+            module,
+            row["record_id"],
+            row["fields"],
+            external,
+            row.get("trigger"),
+            row.get("apply_layout_rules", False),
+        )
+    record_id, related_list = row["record_id"], row["related_list"]
+    if type(record_id) is str and type(related_list) is str:  # the parent's id: many lines
+        record_id, related_list = _intern(record_id), _intern(related_list)
+    if kind == "link":
+        return Link(module, record_id, related_list, row["related_id"], row.get("fields"), external)
+    return Delink(module, record_id, related_list, row["related_id"], external)
+
+
+_intern = sys.intern
+
+
+def _refuse(row: Mapping[str, Any], kind: Any) -> None:
+    if not isinstance(kind, str) or kind not in _KEYS:  # a list as "op" is no crash
         raise InvalidOperationError("op", f"expected 'link', 'delink' or 'update', got {kind!r}")
     required, optional = _KEYS[kind]
     for key in row:
@@ -63,33 +101,7 @@ def make_operation(row: Mapping[str, Any], shared: Shared | None = None) -> Oper
     for key in required:
         if key not in row:
             raise InvalidOperationError(key, "missing")
-    share = shared or Shared()
-    name, fields = share.name, share.fields
-    if kind == "link":
-        return Link(
-            name(row["module"]),
-            name(row["record_id"]),
-            name(row["related_list"]),
-            row["related_id"],
-            fields(row.get("fields")),
-            name(row.get("external")),
-        )
-    if kind == "delink":
-        return Delink(
-            name(row["module"]),
-            name(row["record_id"]),
-            name(row["related_list"]),
-            row["related_id"],
-            name(row.get("external")),
-        )
-    return UpdateRecord(
-        name(row["module"]),
-        row["record_id"],
-        fields(row["fields"]),
-        name(row.get("external")),
-        row.get("trigger"),
-        row.get("apply_layout_rules", False),
-    )
+    raise AssertionError(f"no key at fault in {row!r}")  # pragma: no cover
 
 
 class Shared:
@@ -99,7 +111,8 @@ class Shared:
     parent records are interleaved that is 100,000 operations, each with its own copy of
     ``"Campaigns"``, of its parent's id and of ``{"Member_Status": "Active"}`` as read from
     its line. Sharing them cuts a third of that memory. Operations never change their fields,
-    so sharing one map is safe.
+    so sharing one map is safe. (:func:`make_operation` interns names itself, and leaves field
+    maps to the operations, which keep one copy per content.)
     """
 
     #: distinct field maps remembered; past it the memory starts again
@@ -115,8 +128,15 @@ class Shared:
     def fields(self, value: Any) -> Any:
         if type(value) is not dict or len(value) > 8:
             return value
-        # The type is part of the key: {"A": 1} and {"A": True} are equal in Python only.
-        key = tuple((k, type(v), v) for k, v in value.items())
+        # The type is part of the key: {"A": 1} and {"A": True} are equal in Python only; a
+        # float is never shared: {"A": 0.0} and {"A": -0.0} are equal, and say other things.
+        items = []
+        for k, v in value.items():
+            kind = type(v)
+            if kind is float:
+                return value
+            items.append((k, kind, v))
+        key = tuple(items)
         try:
             found = self._maps.get(key)
         except TypeError:  # a list or a map among the values
@@ -130,6 +150,9 @@ class Shared:
 
 class InputFile:
     """A JSONL or CSV file of operations (CSV when its name ends in ``.csv``)."""
+
+    #: bytes read at a time (a JSONL file is read in blocks, not line by line)
+    BLOCK = 1 << 14
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -147,33 +170,96 @@ class InputFile:
         and reading goes on (up to :data:`MAX_ERRORS`). ``digest`` (a hashlib object) is fed
         every byte read.
         """
-        shared = Shared()
         with self.path.open("rb") as file:
-            raw = _hashed(file, digest)
-            rows = csv_rows(raw, skip) if self.is_csv else jsonl_rows(raw, skip)
-            try:
-                for number, row in rows:
-                    if isinstance(row, InputError):
-                        error = row
-                    else:
-                        try:
-                            yield number, make_operation(row, shared)
-                            continue
-                        except InvalidOperationError as exc:
-                            error = InputError(number, exc.field, exc.problem)
-                    if errors is None:
-                        raise error
-                    errors.append(error)
-                    if len(errors) >= MAX_ERRORS:
+            if self.is_csv:
+                yield from _operations(csv_rows(_hashed(file, digest), skip), errors)
+            else:
+                yield from self._jsonl(file, digest, skip, errors)
+
+    def _jsonl(
+        self, file: BinaryIO, digest: Any, skip: Skip | None, errors: list[InputError] | None
+    ) -> Iterator[tuple[int, Operation]]:
+        # What jsonl_rows and _operations do, in one loop (a layer of generators costs as
+        # much a line as orjson), on lines split out of whole blocks: a line is read once, fed
+        # to the digest with its block, and tried with orjson before any other check (a blank
+        # line is the rare failure).
+        loads, failed, number = orjson.loads, orjson.JSONDecodeError, 0
+        for lines in _blocks(file, digest, self.BLOCK):
+            for line in lines:
+                number += 1
+                if skip is not None and skip(number):
+                    continue
+                try:
+                    row = loads(line)
+                except failed:
+                    if not line.strip():
+                        continue
+                    row = None
+                if type(row) is not dict or not plain_row(row):
+                    row = jsonl_row(number, line)
+                    if type(row) is not dict:
+                        assert isinstance(row, InputError)
+                        if _stop_at(row, errors):
+                            return
+                        continue
+                try:
+                    op = make_operation(row)
+                except InvalidOperationError as exc:
+                    if _stop_at(InputError(number, exc.field, exc.problem), errors):
                         return
-            except InputError as error:  # the file cannot be read on (not UTF-8 in a CSV)
-                if errors is None:
-                    raise
-                errors.append(error)
+                    continue
+                yield number, op
+
+
+def _operations(
+    rows: Iterator[tuple[int, Row]], errors: list[InputError] | None
+) -> Iterator[tuple[int, Operation]]:
+    try:
+        for number, row in rows:
+            if type(row) is dict:
+                try:
+                    yield number, make_operation(row)
+                    continue
+                except InvalidOperationError as exc:
+                    error = InputError(number, exc.field, exc.problem)
+            else:
+                assert isinstance(row, InputError)
+                error = row
+            if _stop_at(error, errors):
+                return
+    except InputError as error:  # the file cannot be read on (not UTF-8 in a CSV)
+        if errors is None:
+            raise
+        errors.append(error)
+
+
+def _stop_at(error: InputError, errors: list[InputError] | None) -> bool:
+    """Raise ``error``, or add it to ``errors``; whether they are now too many to go on."""
+    if errors is None:
+        raise error
+    errors.append(error)
+    return len(errors) >= MAX_ERRORS
 
 
 def new_digest() -> Any:
     return hashlib.sha256()
+
+
+def _blocks(file: BinaryIO, digest: Any, size: int) -> Iterator[list[bytes]]:
+    """The file's lines (without their newline), a block's worth at a time."""
+    tail = b""
+    while True:
+        block = file.read(size)
+        if not block:
+            break
+        if digest is not None:
+            digest.update(block)
+        lines = block.split(b"\n")
+        lines[0] = tail + lines[0]
+        tail = lines.pop()
+        yield lines
+    if tail:  # the last line, without a newline
+        yield [tail]
 
 
 def _hashed(file: BinaryIO, digest: Any) -> Iterator[bytes]:

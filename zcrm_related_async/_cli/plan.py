@@ -7,15 +7,15 @@ when Zoho answers each one the first time; retries spend more.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 
 from .._batching import Batcher, Chunk
 from .._config import DEFAULT_MAX_BUFFERED, MAX_CHUNK_SIZE
-from .._ops import Operation
-from .lines import kind_of
+from .._ops import Delink, Link, Operation, UpdateRecord
 from .words import counted
 
 KINDS = ("link", "delink", "update")
+_KIND: dict[type, str] = {Link: "link", Delink: "delink", UpdateRecord: "update"}
 
 
 class Plan:
@@ -26,13 +26,23 @@ class Plan:
     ) -> None:
         self._batcher = Batcher(chunk_size, max_buffered)
         self._added = 0
-        self.lines: Counter[str] = Counter()
+        self._by_type: defaultdict[type, int] = defaultdict(int)
         self.calls: Counter[str] = Counter()
 
+    @property
+    def lines(self) -> Counter[str]:
+        """Lines by operation kind."""
+        lines: Counter[str] = Counter()
+        for op, n in self._by_type.items():
+            lines[_KIND.get(op, "update")] += n  # as lines.kind_of names it
+        return lines
+
     def add(self, op: Operation) -> None:
-        self.lines[kind_of(op)] += 1
-        self._count(self._batcher.add(self._added, op))
+        self._by_type[type(op)] += 1
+        ready = self._batcher.add(self._added, op)
         self._added += 1
+        if ready:
+            self._count(ready)
 
     def finish(self) -> None:
         self._count(self._batcher.flush())

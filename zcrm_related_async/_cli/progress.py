@@ -35,15 +35,16 @@ class Tally:
         self.kinds: dict[str, list[int]] = {}
         self.codes: Counter[str] = Counter()
 
-    def add(self, kind: str, status: str, code: str) -> None:
-        self.done += 1
+    def add(self, kind: str, status: str, code: str, lines: int = 1) -> None:
+        """Count ``lines`` (one by default) of ``kind`` that came to ``status`` and ``code``."""
+        self.done += lines
         counts = self.kinds.setdefault(kind, [0, 0])
-        counts[0] += 1
+        counts[0] += lines
         if status == "success":
-            counts[1] += 1
+            counts[1] += lines
         else:
-            self.failed += 1
-        self.codes[code] += 1
+            self.failed += lines
+        self.codes[code] += lines
 
 
 class Progress:

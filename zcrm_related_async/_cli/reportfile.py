@@ -41,10 +41,33 @@ def record(line: int, result: Result) -> dict[str, Any]:
 def to_json(data: Mapping[str, Any]) -> str:
     """One compact JSON line (with its newline): orjson (0.5 us a record where the stdlib
     encoder takes 4), the stdlib for what orjson refuses (keys not str, ints past 64 bits)."""
+    return to_json_bytes(data).decode()
+
+
+def to_json_bytes(data: Mapping[str, Any]) -> bytes:
+    """:func:`to_json` as UTF-8, as it is written."""
     try:
-        return orjson.dumps(data, default=str, option=orjson.OPT_APPEND_NEWLINE).decode()
+        return orjson.dumps(data, default=str, option=orjson.OPT_APPEND_NEWLINE)
     except orjson.JSONEncodeError:
-        return _encoder.encode(data) + "\n"
+        return (_encoder.encode(data) + "\n").encode()
+
+
+def encoded_outcome(line: int, kind: str, result: Result) -> tuple[bytes, bytes]:
+    """The report line of ``record(line, result)`` and the journal line of its entry (the
+    same with the operation's ``kind`` after ``line``), encoded together: what follows
+    ``line`` (and ``op``) is encoded once for both."""
+    details = result.details
+    tail = to_json_bytes(
+        {
+            "status": result.status,
+            "code": result.code,
+            "message": result.message,
+            "details": details if type(details) is dict else dict(details),
+            "http_status": result.http_status,
+            "attempts": result.attempts,
+        }
+    )[1:]  # without its "{"
+    return b'{"line":%d,' % line + tail, b'{"line":%d,"op":"%s",' % (line, kind.encode()) + tail
 
 
 class LineFile:
@@ -55,26 +78,30 @@ class LineFile:
     The file is cut to its first ``keep`` bytes, and written on from there.
     """
 
-    #: characters held before they are written anyway (at a line's end)
+    #: bytes held before they are written anyway (at a line's end)
     LIMIT = 1 << 18
 
     def __init__(self, path: Path, keep: int = 0) -> None:
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
         os.ftruncate(self._fd, keep)
         os.lseek(self._fd, keep, os.SEEK_SET)
-        self._pending: list[str] = []
+        self._pending: list[bytes] = []
         self._held = 0
 
     def write(self, text: str) -> None:
-        self._pending.append(text)
-        self._held += len(text)
+        self.write_bytes(text.encode())
+
+    def write_bytes(self, data: bytes) -> None:
+        """:meth:`write` of text already encoded (UTF-8)."""
+        self._pending.append(data)
+        self._held += len(data)
         if self._held >= self.LIMIT:
             self.flush()
 
     def flush(self) -> None:
         if not self._pending:
             return
-        data = memoryview("".join(self._pending).encode())
+        data = memoryview(b"".join(self._pending))
         self._pending.clear()
         self._held = 0
         while data:
@@ -107,10 +134,18 @@ class ReportFile:
 
     def write(self, rec: Mapping[str, Any]) -> None:
         if self._csv is None:
-            self._file.write(to_json({name: rec.get(name) for name in FIELDS}))
+            self._file.write_bytes(to_json_bytes({name: rec.get(name) for name in FIELDS}))
         else:
             self._csv.writerow(_csv_cells(rec))
         self.written += 1
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Write records already encoded, each one JSON line (``encoded_outcome``); for a
+        JSONL report only (a CSV report's records go through :meth:`write`)."""
+        if lines:
+            assert self._csv is None
+            self._file.write_bytes(b"".join(lines))
+            self.written += len(lines)
 
     def flush(self) -> None:
         self._file.flush()

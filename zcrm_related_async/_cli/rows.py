@@ -9,6 +9,8 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any, TypeAlias
 
+import orjson
+
 from .._exceptions import InvalidOperationError
 from .words import counted
 
@@ -49,17 +51,50 @@ def jsonl_rows(raw: Iterator[bytes], skip: Skip | None) -> Iterator[tuple[int, R
     for number, line in enumerate(raw, 1):
         if (skip is not None and skip(number)) or not line.strip():
             continue
+        yield number, jsonl_row(number, line)
+
+
+def jsonl_row(number: int, line: bytes) -> Row:
+    """The row on one line of JSONL (not blank), or why there is none."""
+    try:
+        row = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        row = None  # the stdlib says why, or reads what orjson refuses (NaN, a BOM, UTF-16)
+    if type(row) is not dict or not plain_row(row):
         try:
             row = json.loads(line)
         except UnicodeDecodeError:
-            yield number, InputError(number, None, "not UTF-8 text")
-            continue
+            return InputError(number, None, "not UTF-8 text")
         except ValueError as exc:
-            yield number, InputError(number, None, f"not valid JSON: {exc}")
+            return InputError(number, None, f"not valid JSON: {exc}")
+    if not isinstance(row, dict):
+        return InputError(number, None, f"expected a JSON object, got {type(row).__name__}")
+    return row
+
+
+_EXACT = frozenset({str, int, bool, type(None)})
+
+
+def plain_row(row: dict[str, Any]) -> bool:
+    """Whether orjson read ``row`` exactly as the stdlib would: it reads an integer past 64
+    bits as a float, so a row holding numbers not int (or nested deeper than a map of fields
+    or a list of triggers) is read again by the stdlib. Lines of ids and text never are."""
+    exact = _EXACT
+    for value in row.values():
+        kind = type(value)
+        if kind in exact:
             continue
-        if not isinstance(row, dict):
-            row = InputError(number, None, f"expected a JSON object, got {type(row).__name__}")
-        yield number, row
+        if kind is dict:
+            for item in value.values():
+                if type(item) not in exact:
+                    return False
+        elif kind is list:
+            for item in value:
+                if type(item) is not str:
+                    return False
+        else:
+            return False
+    return True
 
 
 def _decoded(raw: Iterator[bytes]) -> Iterator[str]:
