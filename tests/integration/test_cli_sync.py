@@ -389,6 +389,26 @@ async def test_the_journal_of_a_run_job_is_refused(tmp_path: Path, here: Here) -
         assert fake.stats.requests == 0
 
 
+async def test_run_refuses_the_journal_of_a_sync_job(tmp_path: Path, here: Here) -> None:
+    async with FakeZoho() as fake:
+        rows = seed(fake)
+        source = write_jsonl(tmp_path / "targets.jsonl", rows)
+        journal = tmp_path / "job.journal"
+        args = sync_args(fake, source, "--apply", "--report", tmp_path / "r.jsonl")
+        done = await run_here(*here, *args, "--journal", journal, env=cli_env(fake))
+        assert done.code == 0, done.err
+        fake.reset_stats()
+        run: list[str | Path] = ["run", "--input", source, "--report", tmp_path / "run.jsonl"]
+
+        refused = await run_here(
+            *here, *run, "--journal", journal, "--api-domain", fake.url, env=cli_env(fake)
+        )
+
+        assert refused.code == 2
+        assert "is the journal of a `zcrm-related sync` job" in refused.err
+        assert fake.stats.requests == 0
+
+
 async def test_a_parent_named_by_its_external_field(tmp_path: Path, here: Here) -> None:
     async with FakeZoho() as fake:
         fake.add_external("Campaigns", "Ext_ID", "spring-sale", "1001")

@@ -24,6 +24,7 @@ from .._client import AsyncClient
 from .._exceptions import ConfigurationError
 from .._ops import Delink, Link, UpdateRecord
 from .._report import API_CREDITS_EXHAUSTED, SUCCESS, Result
+from .._scheduler import READ_BATCH
 from . import journal as journals
 from .final import is_final
 from .lines import InputFile, new_digest
@@ -51,6 +52,10 @@ _KIND_INDEX: dict[type, int] = {
 
 class UsageError(Exception):
     """The command cannot run as asked (exit code 2); the message says why."""
+
+
+# The plan feeds the batcher the batches the job's reader will: the same cut of chunks.
+_PLAN_BATCH = READ_BATCH
 
 
 class _Stopped(Exception):
@@ -228,9 +233,16 @@ class _Job:
             self.tally.add(str(entry.get("op", "?")), entry["status"], entry["code"])
 
         try:
-            return journals.read(path, count, self.options.retry_failed)
+            previous = journals.read(path, count, self.options.retry_failed)
         except (journals.JournalError, OSError) as error:
             raise UsageError(str(error)) from None
+        command = previous.header.get("command", "run") if previous is not None else "run"
+        if command != "run":  # its entries mean other things (a sync's delinks, say)
+            raise UsageError(
+                f"{path} is the journal of a `zcrm-related {command}` job, not of `run`: "
+                "give `run` another --journal"
+            )
+        return previous
 
     async def _check(self, previous: journals.Previous | None) -> Plan | None:
         """Read every line; return the plan of what is left to send, or None (said why)."""
@@ -274,14 +286,18 @@ class _Job:
         self, previous: journals.Previous | None, errors: list[InputError], digest: Any
     ) -> Plan:
         plan = Plan()
-        add = plan.add
         is_done = previous.is_done if previous is not None else None
+        batch: list[Any] = []
         for line, op in self.input.operations(digest=digest, errors=errors):
             if self.interrupted:  # set by the loop's thread: a plain read, unlike an Event's
                 raise _Stopped
             self.checked += 1
             if is_done is None or not is_done(line):
-                add(op)
+                batch.append(op)
+                if len(batch) >= _PLAN_BATCH:  # the batcher takes a batch in one call
+                    plan.add_all(batch)
+                    batch = []
+        plan.add_all(batch)
         plan.finish()
         return plan
 

@@ -38,9 +38,15 @@ class Plan:
         return lines
 
     def add(self, op: Operation) -> None:
-        self._by_type[type(op)] += 1
-        ready = self._batcher.add(self._added, op)
-        self._added += 1
+        self.add_all([op])
+
+    def add_all(self, ops: list[Operation]) -> None:
+        """Operations in the order the job will read them (a batch at a time is cheaper)."""
+        by_type = self._by_type
+        for kind, n in Counter(map(type, ops)).items():
+            by_type[kind] += n
+        ready = self._batcher.add_all(self._added, ops)
+        self._added += len(ops)
         if ready:
             self._count(ready)
 
