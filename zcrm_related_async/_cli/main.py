@@ -84,10 +84,9 @@ async def close_shared(client: Mapping[str, Any]) -> None:
             await shared.aclose()
 
 
-def job_options(args: argparse.Namespace, env: Mapping[str, str]) -> JobOptions:
-    """The job the ``run`` arguments and the environment ask for (UsageError if none)."""
-    if args.report is None and not args.dry_run:
-        raise UsageError("--report is required (unless --dry-run, which writes no report)")
+def check_files(args: argparse.Namespace) -> None:
+    """``--input`` exists; ``--report`` and ``--journal``, if given, can be written and name
+    three different files (``run`` and ``sync`` alike)."""
     paths = {"--input": args.input.resolve()}
     for flag, path in (("--report", args.report), ("--journal", args.journal)):
         if path is not None:
@@ -99,6 +98,13 @@ def job_options(args: argparse.Namespace, env: Mapping[str, str]) -> JobOptions:
     for flag in ("--report", "--journal"):
         if flag in paths and not paths[flag].parent.is_dir():
             raise UsageError(f"{flag}: no such directory: {paths[flag].parent}")
+
+
+def job_options(args: argparse.Namespace, env: Mapping[str, str]) -> JobOptions:
+    """The job the ``run`` arguments and the environment ask for (UsageError if none)."""
+    if args.report is None and not args.dry_run:
+        raise UsageError("--report is required (unless --dry-run, which writes no report)")
+    check_files(args)
     # a dry run sends nothing, so it needs no credentials
     client = client_options(args, env, need_credentials=not args.dry_run)
     return JobOptions(

@@ -13,6 +13,7 @@ from typing import Any
 from .._config import DEFAULT_MAX_REMOVE
 from .job import EXIT_USAGE, UsageError
 from .main import (
+    check_files,
     client_options,
     close_shared,
     connection_arguments,
@@ -81,17 +82,7 @@ def sync_options(args: argparse.Namespace, env: Mapping[str, str]) -> SyncOption
         for flag, given in (("--report", args.report), ("--journal", args.journal)):
             if given is not None:
                 raise UsageError(f"{flag} needs --apply: a plan writes nothing")
-    paths = {"--input": args.input.resolve()}
-    for flag, path in (("--report", args.report), ("--journal", args.journal)):
-        if path is not None:
-            paths[flag] = path.resolve()
-    if len(set(paths.values())) < len(paths):
-        raise UsageError(f"{', '.join(paths)} must name different files")
-    if not args.input.is_file():
-        raise UsageError(f"--input: no such file: {args.input}")
-    for flag in ("--report", "--journal"):
-        if flag in paths and not paths[flag].parent.is_dir():
-            raise UsageError(f"{flag}: no such directory: {paths[flag].parent}")
+    check_files(args)
     # The plan reads the current lists too: it needs credentials as --apply does.
     client = client_options(args, env, need_credentials=True)
     return SyncOptions(
