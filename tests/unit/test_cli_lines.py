@@ -155,9 +155,20 @@ def test_lines_of_one_parent_share_its_names_and_their_equal_fields_yet_keep_wha
         link("5", {"Member_Status": "Active"}, "112"),
         link("6", {"Member_Status": "Sent"}, "112"),
     ]
-    ops = [make_operation(json.loads(json.dumps(row))) for row in rows]  # fresh objects
+    ops: list[Link] = []
+    for row in rows:
+        op = make_operation(json.loads(json.dumps(row)))  # fresh objects, as each line's
+        assert isinstance(op, Link)
+        ops.append(op)
     assert [op.fields for op in ops] == [row["fields"] for row in rows]
-    assert [type(op.fields["Member_Status"]) for op in ops] == [str, str, int, bool, str, str]
+    assert [type((op.fields or {})["Member_Status"]) for op in ops] == [
+        str,
+        str,
+        int,
+        bool,
+        str,
+        str,
+    ]
     assert [op._fields_json for op in ops] == [
         json.dumps(row["fields"], separators=(",", ":")).encode() for row in rows
     ]
