@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import functools
 from array import array
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator
 from types import TracebackType
 from typing import Any
 
@@ -227,6 +227,19 @@ class ResultStream(AsyncIterator[tuple[int, Result]]):
             self._next = 0
         self._next += 1
         return self._entries[self._next - 1]
+
+    async def _calls(self) -> AsyncGenerator[tuple[Part, Answered], None]:
+        """What the stream yields, a call at a time, before any :class:`Result` is made: the
+        CLI writes a call's report lines at once (``ChunkPart.alike``). Not to be mixed with
+        iterating the stream itself."""
+        outbox = self._job.outbox
+        while True:
+            got = await outbox.get()
+            if got is None:  # the job is over: raise what ended it, if anything did
+                await self._job._outcome()
+                return
+            yield got
+            outbox.taken(len(got[1]))
 
     def stop(self) -> None:
         """Stop gracefully (see :meth:`Job.stop`): the stream still yields the results of the

@@ -192,6 +192,21 @@ class ChunkPart:
             self._attempts,
         )
 
+    def alike(self, answered: Answered) -> tuple[Result, list[str] | None] | None:
+        """When every input operation ``answered`` has one outcome (the usual all-``SUCCESS``
+        call) and the operations are still held: the result of the first, and the ids that
+        alone tell the others' results apart (their ``details`` are ``{key: id}``), or None
+        when their details are the same too. None otherwise: see :meth:`results`. Lets a
+        caller handle a call's results at once, with no result object per record."""
+        answer = self._answers
+        ops = self._ops
+        if type(answer) is not Answer or ops is None or answered.extra or answered.offset:
+            return None
+        first = self.result(0)
+        if answer.details is not None:
+            return first, None
+        return first, list(map(_RECORD_ID if type(ops[0]) is UpdateRecord else _RELATED_ID, ops))
+
     def results(self, answered: Answered) -> list[tuple[int, Result]]:
         """``(input position, result)`` for each input operation ``answered``, at once: a
         stream's results (the operations still held). One answer for all is the usual case,
@@ -227,6 +242,10 @@ class ListPart:
 
     def compact(self) -> None:
         """Nothing to let go: it keeps the operations (few: those a stopped job held)."""
+
+    def alike(self, answered: Answered) -> None:
+        """Never: its results are few (see :meth:`ChunkPart.alike`)."""
+        return None
 
     def ok(self, position: int) -> bool:
         return False

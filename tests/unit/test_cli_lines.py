@@ -132,3 +132,49 @@ def test_a_row_with_keys_of_another_kind_is_refused_by_name(
         make_operation(row)
     assert caught.value.field == field
     assert caught.value.problem.startswith(problem)
+
+
+def test_lines_of_one_parent_share_its_names_and_their_equal_fields_yet_keep_what_they_hold() -> (
+    None
+):
+    def link(related_id: str, fields: Any, record_id: Any = "111") -> dict[str, Any]:
+        return {
+            "op": "link",
+            "module": "Campaigns",
+            "record_id": record_id,
+            "related_list": "Leads",
+            "related_id": related_id,
+            "fields": fields,
+        }
+
+    rows = [
+        link("1", {"Member_Status": "Active"}),
+        link("2", {"Member_Status": "Active"}),
+        link("3", {"Member_Status": 1}),  # equal to no str: a field of its own
+        link("4", {"Member_Status": True}),
+        link("5", {"Member_Status": "Active"}, "112"),
+        link("6", {"Member_Status": "Sent"}, "112"),
+    ]
+    ops: list[Link] = []
+    for row in rows:
+        op = make_operation(json.loads(json.dumps(row)))  # fresh objects, as each line's
+        assert isinstance(op, Link)
+        ops.append(op)
+    assert [op.fields for op in ops] == [row["fields"] for row in rows]
+    assert [type((op.fields or {})["Member_Status"]) for op in ops] == [
+        str,
+        str,
+        int,
+        bool,
+        str,
+        str,
+    ]
+    assert [op._fields_json for op in ops] == [
+        json.dumps(row["fields"], separators=(",", ":")).encode() for row in rows
+    ]
+    assert ops[0].record_id is ops[1].record_id
+    assert ops[0].fields is ops[1].fields
+    assert [op.record_id for op in ops] == ["111"] * 4 + ["112"] * 2
+    assert ops == [Link(**{k: v for k, v in row.items() if k != "op"}) for row in rows]
+    with pytest.raises(InvalidOperationError, match="record_id"):
+        make_operation(link("7", {"Member_Status": "Active"}, 111))

@@ -12,6 +12,7 @@ and one byte per line in a journal's list of lines done.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -31,7 +32,7 @@ from .lines import InputFile, new_digest
 from .plan import KINDS, Plan
 from .process import GracefulStop, counting_session, signals_call
 from .progress import Progress, Tally, summary
-from .reportfile import ReportFile, encoded_outcome, record, rewrite
+from .reportfile import ReportFile, encoded_alike, encoded_outcome, record, rewrite
 from .rows import MAX_ERRORS, InputError
 from .sent import SentLines
 from .words import counted
@@ -334,10 +335,33 @@ class _Job:
         outcomes = client.stream(operations())
         outcome, line, kind = self._outcome, sent.line, sent.kind
         try:
-            async for position, result in outcomes:
-                outcome(line(position), KINDS[kind(position)], result)
+            # A call's results at a time: most calls have one outcome for all their lines,
+            # whose report and journal lines are then written with no Result per line.
+            async with contextlib.aclosing(outcomes._calls()) as calls:
+                async for part, answered in calls:
+                    alike = part.alike(answered) if self._report_lines is not None else None
+                    if alike is not None:
+                        result, ids = alike
+                        lines = sent.lines(answered.indices)
+                        self._outcomes(lines, KINDS[kind(answered.indices[0])], result, ids)
+                        continue
+                    for position, result in part.results(answered):
+                        outcome(line(position), KINDS[kind(position)], result)
         finally:
             await outcomes.aclose()
+
+    def _outcomes(self, lines: list[int], kind: str, result: Result, ids: list[str] | None) -> None:
+        """:meth:`_outcome` of each line of a call whose results differ only by their id."""
+        report_lines, journal_lines = encoded_alike(lines, kind, result, ids)
+        if result.status == SUCCESS or is_final(result):
+            if self._journal is not None:
+                self._journal_lines += journal_lines
+        else:
+            self.not_final += len(lines)
+        assert self._report_lines is not None  # alike outcomes are for a JSONL report
+        self._report_lines += report_lines
+        self._counts[kind, result.status, result.code] += len(lines)
+        self._flush_soon()
 
     def _outcome(self, line: int, kind: str, result: Result) -> None:
         report_line, journal_line = encoded_outcome(line, kind, result)
@@ -353,6 +377,9 @@ class _Job:
             assert self._report is not None
             self._report.write(record(line, result))
         self._counts[kind, status, result.code] += 1  # into the tally at the flush
+        self._flush_soon()
+
+    def _flush_soon(self) -> None:
         if not self._flush_pending:
             # Outcomes of a call arrive together; flushing once the loop turns hands the
             # whole batch to the OS in one write.

@@ -63,30 +63,51 @@ def make_operation(row: Mapping[str, Any], shared: Shared | None = None) -> Oper
     sets = _SETS.get(kind) if isinstance(kind, str) else None
     if sets is None or not (sets[1].issuperset(row) and sets[0].issubset(row)):
         _refuse(row, kind)  # raises, naming the key at fault
-    module, external = row["module"], row.get("external")
-    # Interned inline (a call per name costs as much as the rest of this function); a value
-    # not a str is left for the operation to refuse by name.
-    if type(module) is str:
-        module = _intern(module)
+    module, external, fields = row["module"], row.get("external"), row.get("fields")
+    last = _LAST[0]
+    # Lines of one parent mostly follow each other with the same fields: the last line's
+    # objects are taken for equal ones (a comparison costs less than interning), so that
+    # the operation finds its parent and fields checked and encoded already (see ``Link``).
+    # Only str values are kept as the last ones: equal to one, a value is a str too.
+    if fields is not None and fields == last[3]:
+        fields = last[3]
     if type(external) is str:
         external = _intern(external)
     if kind == "update":
-        return UpdateRecord(
+        if type(module) is str:
+            module = _intern(module)
+        op: Operation = UpdateRecord(
             module,
             row["record_id"],
-            row["fields"],
+            row["fields"] if fields is None else fields,  # a null: refused by name
             external,
             row.get("trigger"),
             row.get("apply_layout_rules", False),
         )
-    record_id, related_list = row["record_id"], row["related_list"]
-    if type(record_id) is str and type(related_list) is str:  # the parent's id: many lines
-        record_id, related_list = _intern(record_id), _intern(related_list)
-    if kind == "link":
-        return Link(module, record_id, related_list, row["related_id"], row.get("fields"), external)
-    return Delink(module, record_id, related_list, row["related_id"], external)
+    else:
+        record_id, related_list = row["record_id"], row["related_list"]
+        if record_id == last[1] and module == last[0] and related_list == last[2]:
+            module, record_id, related_list = last[0], last[1], last[2]
+        elif type(module) is str and type(record_id) is str and type(related_list) is str:
+            module, record_id, related_list = (
+                _intern(module), _intern(record_id), _intern(related_list)
+            )  # fmt: skip
+            _LAST[0] = (module, record_id, related_list, last[3])
+        if kind == "link":
+            op = Link(module, record_id, related_list, row["related_id"], fields, external)
+        else:
+            op = Delink(module, record_id, related_list, row["related_id"], external)
+    if fields is not last[3] and type(fields) is dict and len(fields) == 1:
+        for value in fields.values():  # the operation has accepted it
+            if type(value) is str:
+                _LAST[0] = (*_LAST[0][:3], fields)
+    return op
 
 
+#: (module, record_id, related_list, fields) of the last line that had them, as str (fields:
+#: a one-field dict of a str value), replaced whole (threads checking files at once can only
+#: miss it, never see it torn)
+_LAST: list[tuple[Any, Any, Any, Any]] = [(None, None, None, None)]
 _intern = sys.intern
 
 

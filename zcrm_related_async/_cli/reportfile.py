@@ -70,6 +70,34 @@ def encoded_outcome(line: int, kind: str, result: Result) -> tuple[bytes, bytes]
     return b'{"line":%d,' % line + tail, b'{"line":%d,"op":"%s",' % (line, kind.encode()) + tail
 
 
+def encoded_alike(
+    lines: list[int], kind: str, result: Result, ids: list[str] | None
+) -> tuple[list[bytes], list[bytes]]:
+    """:func:`encoded_outcome` of each of ``lines``, whose results are ``result`` but for
+    their ``details``: ``{key: ids[i]}`` for line ``i`` (the key ``result``'s details have),
+    or the same as ``result``'s when ``ids`` is None. The rest is encoded once for all."""
+    if ids is None:
+        report, journal = encoded_outcome(0, kind, result)
+        report, journal = report[len(b'{"line":0,') :], journal[len(b'{"line":0,') :]
+        return (
+            [b'{"line":%d,%s' % (line, report) for line in lines],
+            [b'{"line":%d,%s' % (line, journal) for line in lines],
+        )
+    (key,) = result.details
+    head = to_json_bytes({"status": result.status, "code": result.code, "message": result.message})
+    head = head[1:-2] + b',"details":{' + orjson.dumps(key) + b":"  # without "{" and "}\n"
+    tail = (
+        b"}," + to_json_bytes({"http_status": result.http_status, "attempts": result.attempts})[1:]
+    )
+    dumps, op = orjson.dumps, b'"op":"%s",' % kind.encode()
+    # orjson takes every id: an operation refuses one that is not UTF-8 (a lone surrogate).
+    encoded = [head + dumps(ident) + tail for ident in ids]
+    return (
+        [b'{"line":%d,%s' % (line, rest) for line, rest in zip(lines, encoded, strict=True)],
+        [b'{"line":%d,%s%s' % (line, op, rest) for line, rest in zip(lines, encoded, strict=True)],
+    )
+
+
 class LineFile:
     """A file written whole lines at a time: :meth:`flush` hands everything written since the
     last flush to the OS in one ``write``, so a process killed at any moment (``kill -9``)

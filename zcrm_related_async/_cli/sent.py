@@ -51,5 +51,12 @@ class SentLines:
         run = bisect_right(starts, position) - 1
         return self._firsts[run] + position - starts[run]
 
+    def lines(self, positions: list[int]) -> list[int]:
+        """:meth:`line` of each position, at once."""
+        if len(self._starts) == 1:
+            first = self._firsts[0]
+            return [first + position for position in positions]
+        return list(map(self.line, positions))
+
     def kind(self, position: int) -> int:
         return self._kind if self._kinds is None else self._kinds[position]
