@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._cli.job import EXIT_INTERRUPTED, EXIT_TERMINATED, JobOptions, run_job
+from ._cli.command import EXIT_INTERRUPTED, EXIT_TERMINATED
+from ._cli.job import JobOptions, run_job
 from .testing import FakeZoho
 
 _CAMPAIGN = 3652397000000000000

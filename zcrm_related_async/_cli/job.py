@@ -22,37 +22,25 @@ from typing import Any, TextIO
 import attrs
 
 from .._client import AsyncClient
-from .._exceptions import ConfigurationError
 from .._ops import Delink, Link, UpdateRecord
-from .._report import API_CREDITS_EXHAUSTED, SUCCESS, Result
+from .._report import SUCCESS, Result
 from .._scheduler import READ_BATCH
 from . import journal as journals
+from .command import EXIT_OK, EXIT_USAGE, Command, UsageError
 from .final import is_final
 from .lines import InputFile, new_digest
 from .plan import KINDS, Plan
-from .process import GracefulStop, counting_session, signals_call
 from .progress import Progress, Tally, summary
 from .reportfile import ReportFile, encoded_alike, encoded_outcome, record, rewrite
 from .rows import MAX_ERRORS, InputError
 from .sent import SentLines
 from .words import counted
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C)
-EXIT_TERMINATED = 143  # SIGTERM (a deploy, a scheduler stopping the job)
-
-
 #: an operation's type -> the index of its kind in KINDS
 _KIND_INDEX: dict[type, int] = {
     op: KINDS.index(kind)
     for op, kind in ((Link, "link"), (Delink, "delink"), (UpdateRecord, "update"))
 }
-
-
-class UsageError(Exception):
-    """The command cannot run as asked (exit code 2); the message says why."""
 
 
 # The plan feeds the batcher the batches the job's reader will: the same cut of chunks.
@@ -87,21 +75,15 @@ async def run_job(options: JobOptions, out: TextIO, err: TextIO) -> int:
     return await _Job(options, out, err).run()
 
 
-class _Job:
+class _Job(Command):
     def __init__(self, options: JobOptions, out: TextIO, err: TextIO) -> None:
+        super().__init__(out, err, options.grace)  # its interrupted also stops the check
         self.options = options
         self.input = InputFile(options.input)
-        self.out = out
-        self.err = err
         self.tally = Tally()
         #: lines whose outcome this run was not final (sent again by the next run)
         self.not_final = 0
-        self.calls = 0
         self.checked = 0
-        #: also tells the thread checking the input to stop
-        self.interrupted = False
-        self._stopper: GracefulStop | None = None
-        self._sending: asyncio.Task[None] | None = None
         self._report: ReportFile | None = None
         self._journal: journals.JournalWriter | None = None
         self._flush_pending = False
@@ -112,40 +94,10 @@ class _Job:
         self._counts: Counter[tuple[str, str, str]] = Counter()
         self._sha256 = ""
 
-    def interrupt(self) -> None:
-        """Stop reading the input; calls in flight go on (see ``process.GracefulStop``)."""
-        self.interrupted = True
-
-    def abort(self) -> None:
-        """Stop at once: calls in flight are abandoned (their lines are sent again)."""
-        self.interrupt()
-        if self._sending is not None:
-            self._sending.cancel()
-
-    @property
-    def exit_interrupted(self) -> int:
-        return self._stopper.exit_code if self._stopper is not None else EXIT_INTERRUPTED
-
-    def _count(self) -> None:
-        self.calls += 1
-
-    def say(self, text: str) -> None:
-        print(text, file=self.err, flush=True)
-
-    async def run(self) -> int:
-        loop = asyncio.get_running_loop()
-        self._stopper = GracefulStop(loop, self.options.grace, self.interrupt, self.abort)
-        with signals_call(loop, self._stopper):
-            try:
-                return await self._run()
-            except UsageError as error:
-                self.say(f"zcrm-related: {error}")
-                return EXIT_USAGE
-            finally:
-                self._stopper.cancel_timer()
-                for closing in (self._journal, self._report):
-                    if closing is not None:
-                        closing.close()
+    def _close(self) -> None:
+        for closing in (self._journal, self._report):
+            if closing is not None:
+                closing.close()
 
     async def _run(self) -> int:
         options = self.options
@@ -161,12 +113,7 @@ class _Job:
             print("dry run: nothing was sent", file=self.out)
             return EXIT_OK
         assert options.report is not None  # job_options() asks for one unless it is a dry run
-        session = counting_session(int(options.client.get("max_concurrency", 10)), self._count)
-        try:
-            client = AsyncClient(**options.client, session=session)
-        except ConfigurationError as error:
-            await session.close()
-            raise UsageError(str(error)) from None
+        client, session = await self._client(options.client)
         previous = self._open_outputs(previous)
         if options.progress != "off":
             lines = counted(sum(plan.lines.values()), "line")
@@ -183,18 +130,11 @@ class _Job:
         print(
             summary(self.tally, report, self.calls, seconds, resumed, not finished), file=self.out
         )
-        if self.tally.codes[API_CREDITS_EXHAUSTED]:
-            self.say("the org's API credits for the day are spent: run the same command again")
-        if self.not_final and options.journal and finished:
-            self.say(
-                f"{self.not_final:,} lines have no final outcome (Zoho unreachable or failing, "
-                "the credentials, ...): run the same command again to send them again"
-            )
-        if not finished:
-            again = "run the same command to go on" if options.journal else "no --journal given"
-            self.say(f"zcrm-related: interrupted; {again}")
-            return self.exit_interrupted
-        return EXIT_FAILED if self.tally.failed else EXIT_OK
+        not_final = self.not_final and (
+            f"{self.not_final:,} lines have no final outcome (Zoho unreachable or failing, "
+            "the credentials, ...): run the same command again to send them again"
+        )
+        return self._ending(self.tally, not_final or None, options.journal is not None, finished)
 
     async def _send_all(self, client: AsyncClient, previous: journals.Previous | None) -> bool:
         """Send every line not done yet, showing progress; False if interrupted."""
@@ -209,7 +149,7 @@ class _Job:
         )
         progress.start()
         sending = asyncio.get_running_loop().create_task(self._send(client, previous))
-        self._sending = sending
+        self._working = sending
         if self.interrupted:  # a signal came while the outputs were being opened
             sending.cancel()
         try:

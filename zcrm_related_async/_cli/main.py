@@ -40,7 +40,8 @@ from .._exceptions import ConfigurationError
 from .._redis import RedisLimiter
 from .._redis_token import RedisTokenCache, default_key
 from .._token_cache import TokenCache
-from .job import EXIT_USAGE, JobOptions, UsageError, run_job
+from .command import EXIT_USAGE, UsageError
+from .job import JobOptions, run_job
 
 _REFRESH = ("ZOHO_CLIENT_ID", "ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN")
 

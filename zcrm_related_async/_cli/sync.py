@@ -32,17 +32,15 @@ from .._client import AsyncClient
 from .._diff import CurrentList
 from .._exceptions import (
     AuthError,
-    ConfigurationError,
     RelatedReadError,
     TooManyRemovalsError,
     ZohoError,
 )
 from .._ops import Delink, Operation
-from .._report import API_CREDITS_EXHAUSTED, AUTH_FAILED, SUCCESS, Report, Result
+from .._report import AUTH_FAILED, SUCCESS, Report, Result
 from . import journal as journals
-from .job import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
+from .command import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Command, UsageError
 from .lines import InputFile, new_digest
-from .process import GracefulStop, counting_session, signals_call
 from .progress import Progress, summary
 from .rows import MAX_ERRORS, InputError
 from .sync_input import Parent, Stopped, Targets, read_targets
@@ -75,48 +73,21 @@ async def run_sync(options: SyncOptions, out: TextIO, err: TextIO) -> int:
     return await _Sync(options, out, err).run()
 
 
-class _Sync:
+class _Sync(Command):
     def __init__(self, options: SyncOptions, out: TextIO, err: TextIO) -> None:
+        super().__init__(out, err, options.grace)
         self.options = options
-        self.out, self.err = out, err
         self.outcomes = Outcomes()
         self.table = Table()
-        self.calls = 0
-        self.interrupted = False
         self._stop = threading.Event()  # tells the thread reading the input to stop
-        self._stopper: GracefulStop | None = None
-        self._working: asyncio.Task[None] | None = None
 
     def interrupt(self) -> None:
         """Start no new parent; those under way finish (see ``process.GracefulStop``)."""
-        self.interrupted = True
+        super().interrupt()
         self._stop.set()
 
-    def abort(self) -> None:
-        """Stop at once: the parents under way are abandoned (the next run reads them again)."""
-        self.interrupt()
-        if self._working is not None:
-            self._working.cancel()
-
-    @property
-    def exit_interrupted(self) -> int:
-        return self._stopper.exit_code if self._stopper is not None else EXIT_INTERRUPTED
-
-    def say(self, text: str) -> None:
-        print(text, file=self.err, flush=True)
-
-    async def run(self) -> int:
-        loop = asyncio.get_running_loop()
-        self._stopper = GracefulStop(loop, self.options.grace, self.interrupt, self.abort)
-        with signals_call(loop, self._stopper):
-            try:
-                return await self._run()
-            except UsageError as error:
-                self.say(f"zcrm-related: {error}")
-                return EXIT_USAGE
-            finally:
-                self._stopper.cancel_timer()
-                self.outcomes.close()
+    def _close(self) -> None:
+        self.outcomes.close()
 
     async def _run(self) -> int:
         options = self.options
@@ -125,12 +96,7 @@ class _Sync:
         if found is None:
             return self.exit_interrupted if self.interrupted else EXIT_USAGE
         targets, sha256 = found
-        session = counting_session(int(options.client.get("max_concurrency", 10)), self._count)
-        try:
-            client = AsyncClient(**options.client, session=session)
-        except ConfigurationError as error:
-            await session.close()
-            raise UsageError(str(error)) from None
+        client, session = await self._client(options.client)
         if options.apply:
             assert options.report is not None  # sync_options() asks for one with --apply
             self.outcomes.open(options.report, options.journal, options.input, targets, sha256)
@@ -155,22 +121,15 @@ class _Sync:
             report = str(options.report.resolve())
             tally, calls = outcomes.tally, self.calls
             print(summary(tally, report, calls, seconds, resumed, not finished), file=self.out)
-            if tally.codes[API_CREDITS_EXHAUSTED]:
-                self.say("the org's API credits for the day are spent: run the same command again")
-            if outcomes.not_final and options.journal and finished:
-                self.say(
-                    f"{outcomes.not_final:,} outcomes are not final (a read that failed, a "
-                    "parent refused, Zoho unreachable ...): run the same command again to go on"
-                )
-        if not finished:
-            again = "run the same command to go on" if options.journal else "no --journal given"
-            self.say(f"zcrm-related: interrupted; {again}")
-            return self.exit_interrupted
-        failed = outcomes.tally.failed or self.table.unread or self.table.refused
-        return EXIT_FAILED if failed else EXIT_OK
-
-    def _count(self) -> None:
-        self.calls += 1
+        not_final = outcomes.not_final and (
+            f"{outcomes.not_final:,} outcomes are not final (a read that failed, a "
+            "parent refused, Zoho unreachable ...): run the same command again to go on"
+        )
+        code = self._ending(
+            outcomes.tally, not_final or None, options.journal is not None, finished
+        )
+        failed = self.table.unread or self.table.refused
+        return EXIT_FAILED if code == EXIT_OK and failed else code
 
     def _read_journal(self) -> int:
         """Read the journal if there is one; returns how many outcomes it holds."""

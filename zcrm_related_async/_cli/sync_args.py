@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .._config import DEFAULT_MAX_REMOVE
-from .job import EXIT_USAGE, UsageError
+from .command import EXIT_USAGE, UsageError
 from .main import (
     check_files,
     client_options,
